@@ -1,0 +1,140 @@
+"""Who is where (the lobby of an event, a booth, a session), cluster-wide.
+
+A presence scope has the same name as the Socket.IO room its members are in, so
+notices go to exactly the people who can see that place.
+
+Notices are throttled per scope: the first change after a quiet interval goes out
+at once, later ones are coalesced into one ``presence:changed`` per interval. A lobby
+that thousands join within minutes would otherwise cost one broadcast to everyone
+per arrival — N²/2 deliveries for N people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from rooms.context import Actor, Outbox
+from rooms.engine import Engine
+from rooms.models import PersonCard
+
+log = logging.getLogger(__name__)
+_encode = msgspec.msgpack.Encoder().encode
+_decode_card = msgspec.msgpack.Decoder(PersonCard).decode
+
+
+class PresenceNotices:
+    """Coalesces joined/left notices per scope (the latest change of a person wins)."""
+
+    def __init__(self, engine: Engine, outbox: Outbox, interval: float, detail_limit: int) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.interval = interval
+        self.detail_limit = detail_limit
+        self._pending: dict[str, dict[str, PersonCard | None]] = {}
+        self._last_sent: dict[str, float] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def add(self, scope: str, person_id: str, card: PersonCard | None) -> None:
+        """``card`` None means the person left the scope."""
+        changes = self._pending.get(scope)
+        if changes is None:
+            changes = self._pending[scope] = {}
+            delay = self._last_sent.get(scope, 0.0) + self.interval - time.monotonic()
+            task = asyncio.get_running_loop().create_task(self._send_after(scope, max(0.0, delay)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        changes.pop(person_id, None)  # keep the order of the latest changes
+        changes[person_id] = card
+
+    async def _send_after(self, scope: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        changes = self._pending.pop(scope, {})
+        self._last_sent[scope] = time.monotonic()
+        try:
+            count = await self.engine.presence_count(scope)
+            notice = {"scope": scope, "count": count, "joined": [], "left": [], "partial": True}
+            if count <= self.detail_limit:
+                # above the limit, a card for every arrival to everyone costs more than
+                # it is worth (10k people: ~200 MB/s); clients show the count and
+                # search lobby:online instead
+                notice["joined"] = [card for card in changes.values() if card is not None]
+                notice["left"] = [pid for pid, card in changes.items() if card is None]
+                notice["partial"] = False
+            await self.outbox.emit(scope, "presence:changed", notice)
+        except Exception:
+            log.exception("presence notice for %s failed", scope)
+
+    async def drain(self) -> None:
+        """Send what is pending now (shutdown, tests)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for scope in list(self._pending):
+            await self._send_after(scope, 0.0)
+
+
+ReapHandler = Callable[[str, str], Awaitable[None]]
+
+
+class Presence:
+    def __init__(
+        self, engine: Engine, outbox: Outbox, interval: float = 1.0, detail_limit: int = 1000
+    ) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.notices = PresenceNotices(engine, outbox, interval, detail_limit)
+        self._reap_handlers: list[tuple[str, ReapHandler]] = []
+
+    def on_reaped(self, prefix: str, handler: ReapHandler) -> None:
+        """Scopes starting with ``prefix`` (e.g. calls) are told about reaped members by
+        ``handler(scope, member)`` instead of a presence notice."""
+        self._reap_handlers.append((prefix, handler))
+
+    async def enter(self, scope: str, actor: Actor) -> None:
+        await self.outbox.join(actor.sid, scope)
+        card = actor.person.card()
+        if await self.engine.presence_add(scope, actor.sid, actor.person.id, _encode(card)):
+            self.notices.add(scope, card.id, card)
+
+    async def leave(self, scope: str, actor: Actor) -> None:
+        await self.outbox.leave(actor.sid, scope)
+        await self.forget(scope, actor.sid)
+
+    async def forget(self, scope: str, sid: str) -> None:
+        """Drop one session (its socket may be gone already)."""
+        member = await self.engine.presence_remove(scope, sid)
+        if member is not None:
+            self.notices.add(scope, member, None)
+
+    async def members(self, scope: str, q: str = "", limit: int | None = None) -> list[PersonCard]:
+        """Members sorted by name; ``q`` filters on name, company, country, sector."""
+        raw = await self.engine.presence_members(scope)
+        cards = [_decode_card(info) for info in raw.values()]
+        if q:
+            words = q.casefold().split()
+            cards = [
+                c
+                for c in cards
+                if all(
+                    w in f"{c.name} {c.company} {c.country} {c.sector}".casefold() for w in words
+                )
+            ]
+        cards.sort(key=lambda c: (c.name.casefold(), c.id))
+        return cards if limit is None else cards[:limit]
+
+    async def reap(self) -> int:
+        """Remove the people of crashed nodes and tell their rooms."""
+        gone = await self.engine.reap_dead_nodes()
+        for scope, member in gone:
+            handler = next(
+                (h for prefix, h in self._reap_handlers if scope.startswith(prefix)), None
+            )
+            if handler is None:
+                self.notices.add(scope, member, None)
+            else:
+                await handler(scope, member)
+        return len(gone)
