@@ -1,0 +1,1 @@
+"""The fairhall process: aiohttp app, Socket.IO gateway, engines, HTTP API, CLI."""

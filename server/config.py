@@ -1,0 +1,160 @@
+"""Settings: defaults < config file (TOML or JSON) < FAIRHALL_* environment < CLI flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from rooms.context import Limits
+from rooms.ice import IceConfig
+
+ENV_PREFIX = "FAIRHALL_"
+Positive = Annotated[float, Meta(gt=0)]
+Capacity = Annotated[int, Meta(ge=2, le=64)]
+StunUrl = Annotated[str, Meta(pattern=r"^stuns?:[^\s]{1,500}$")]
+TurnUrl = Annotated[str, Meta(pattern=r"^turns?:[^\s]{1,500}$")]
+MediaFeed = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}=\S{1,1000}$")]
+LIST_FIELDS = {
+    "cors_origins",
+    "stun_urls",
+    "turn_urls",
+    "visit_media",
+    "media_host_addresses",
+}  # comma-separated in the environment
+
+
+class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8080
+    redis: str | None = None  # redis://host:port/db; None = embedded memory engine
+    demo: bool = True  # seed the demo mission on start
+    public_url: str | None = None  # base of invite links; default http://host:port
+    secret: str | None = None  # signs session tokens; shared by all nodes of a cluster
+    admin_key: str | None = None  # creates events over HTTP; derived from secret when unset
+    token_ttl_hours: Positive = 24 * 7
+    cors_origins: list[str] = []  # cross-origin browsers allowed to connect (same-origin always)
+    # limits
+    chat_max_length: Annotated[int, Meta(ge=1, le=20_000)] = 2000
+    chat_rate_count: Annotated[int, Meta(ge=0)] = 10
+    chat_rate_window: Positive = 10.0
+    history_page_max: Annotated[int, Meta(ge=1, le=1000)] = 100
+    history_max_len: Annotated[int, Meta(ge=10)] = 10_000
+    mute_max_minutes: Annotated[int, Meta(ge=1)] = 7 * 24 * 60
+    presence_interval: Annotated[float, Meta(ge=0)] = 1.0  # coalesce presence notices per scope
+    presence_detail_limit: Annotated[int, Meta(ge=0)] = 1000  # bigger scopes get counts only
+    events_per_second: Positive = 30.0  # per socket, all events; bursts up to 2x
+    max_message_bytes: Annotated[int, Meta(ge=1024)] = 256 * 1024  # transport limit per frame
+    max_send_buffer: Annotated[int, Meta(ge=64 * 1024)] = (
+        4 * 1024 * 1024
+    )  # unread bytes before a slow reader is dropped
+    # video calls (browsers connect peer to peer; the server only signals)
+    call_booth_capacity: Capacity = 4  # people in one booth's call, staff included
+    call_group_capacity: Capacity = 6  # default capacity of a group room
+    call_max_capacity: Capacity = 8  # most a group room or a meeting may hold
+    stun_urls: list[StunUrl] = []  # e.g. ["stun:stun.example.org:3478"]; none offline
+    turn_urls: list[TurnUrl] = []  # e.g. ["turn:turn.example.org:3478?transport=udp"]
+    turn_secret: str | None = None  # coturn's static-auth-secret (use-auth-secret)
+    turn_ttl: Positive = 6 * 3600  # seconds a TURN credential handed to a browser is valid
+    # site visits: the media hub (aiortc) on this node
+    visit_viewer_cap: Annotated[int, Meta(ge=0)] = 400  # video viewers, all visits together
+    visit_media: list[
+        MediaFeed
+    ] = []  # feeds hosts may stream: "name=rtsp://..." or "name=/path.ts"
+    media_host_addresses: list[str] = []  # ICE host addresses of the hub; [] = every local one
+    media_port_min: Annotated[int, Meta(ge=0, le=65535)] = 0  # UDP ports of the hub (0 = any)
+    media_port_max: Annotated[int, Meta(ge=0, le=65535)] = 0
+    # cluster
+    heartbeat_interval: Positive = 5.0
+    node_timeout: Positive = 15.0
+    ping_interval: Positive = 25.0
+    ping_timeout: Positive = 20.0
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if self.turn_urls and not self.turn_secret:
+            raise ValueError("turn_urls need turn_secret (coturn's static-auth-secret)")
+        if (self.media_port_min == 0) != (self.media_port_max == 0) or (
+            self.media_port_max < self.media_port_min
+        ):
+            raise ValueError("media_port_min and media_port_max form a range (both or neither)")
+        if self.call_group_capacity > self.call_max_capacity:
+            raise ValueError("call_group_capacity is larger than call_max_capacity")
+
+    def limits(self) -> Limits:
+        return Limits(
+            chat_max_length=self.chat_max_length,
+            chat_rate_count=self.chat_rate_count,
+            chat_rate_window=self.chat_rate_window,
+            history_page_max=self.history_page_max,
+            history_max_len=self.history_max_len,
+            mute_max_minutes=self.mute_max_minutes,
+            call_booth_capacity=self.call_booth_capacity,
+            call_group_capacity=self.call_group_capacity,
+            call_max_capacity=self.call_max_capacity,
+            presence_interval=self.presence_interval,
+            presence_detail_limit=self.presence_detail_limit,
+        )
+
+    def ice(self) -> IceConfig:
+        return IceConfig(
+            stun_urls=tuple(self.stun_urls),
+            turn_urls=tuple(self.turn_urls),
+            turn_secret=self.turn_secret,
+            turn_ttl=self.turn_ttl,
+        )
+
+    def media_feeds(self) -> dict[str, str]:
+        return dict(feed.split("=", 1) for feed in self.visit_media)
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+class ConfigError(Exception):
+    pass
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    text = Path(path).read_text()
+    data = tomllib.loads(text) if path.endswith(".toml") else json.loads(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a table of settings")
+    return data
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field in Settings.__struct_fields__:
+        raw = environ.get(ENV_PREFIX + field.upper())
+        if raw is None:
+            continue
+        values[field] = [v for v in raw.split(",") if v] if field in LIST_FIELDS else raw
+    if environ.get(ENV_PREFIX + "NO_DEMO", "").lower() in ("1", "true", "yes"):
+        values["demo"] = False
+    return values
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Merge every source; ``overrides`` are the CLI flags that were given."""
+    environ = dict(os.environ if environ is None else environ)
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    config_path = overrides.pop("config", None) or environ.get(ENV_PREFIX + "CONFIG")
+    merged: dict[str, Any] = _read_file(config_path) if config_path else {}
+    merged.update(_from_env(environ))
+    merged.update(overrides)
+    try:
+        # strict=False lets "8080" from the environment become an int
+        return msgspec.convert(merged, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"bad setting: {exc}") from None

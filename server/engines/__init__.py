@@ -1,0 +1,1 @@
+"""Engines: where state, history, presence and pub/sub live (memory or Redis)."""
