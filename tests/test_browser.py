@@ -1,0 +1,255 @@
+"""The browser client against a real server: join, booth chat, language switch,
+live presence and the directory filter (Debian Chromium + Playwright)."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+
+try:
+    from playwright.async_api import Page, expect
+except ImportError:  # the fixtures skip (or fail on CI) before expect is needed
+    Page = expect = None
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+LANGUAGES = ("en", "fr", "de")
+SCREENSHOTS = Path("/tmp")
+
+
+def strings(lang: str) -> dict[str, str]:
+    return json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def unique(name: str) -> str:
+    """Names differ per test run: the server is shared by the whole session."""
+    return f"{name} {secrets.token_hex(2)}"
+
+
+async def join(
+    page: Page,
+    invite: str,
+    name: str,
+    *,
+    company: str,
+    country: str,
+    sector: str,
+    language: str = "en",
+) -> None:
+    """Fill the invite form and wait for the lobby."""
+    await page.goto(invite)
+    form = page.get_by_test_id("join-form")
+    await form.get_by_label(strings("en")["join.name"]).wait_for()
+    await page.get_by_test_id("join-name").fill(name)
+    await page.get_by_test_id("join-company").fill(company)
+    await page.get_by_test_id("join-country").select_option(country)
+    await page.get_by_test_id("join-sector").fill(sector)
+    await page.get_by_test_id("join-language").select_option(language)
+    await page.get_by_test_id("join-submit").click()
+    await expect(page.get_by_test_id("view-lobby")).to_be_visible()
+    await expect(page).to_have_url(re.compile(r"/$|/#/$"))  # the invite link is gone
+    await expect(page.get_by_test_id("directory").locator("li").first).to_be_visible()
+
+
+def directory_links(page: Page):
+    return page.get_by_test_id("directory").locator('a[data-testid^="booth-"]')
+
+
+async def test_booth_chat_reaches_the_other_person(fairhall_server, new_page):
+    invites = fairhall_server.invites
+    visitor, exhibitor = await new_page(), await new_page()
+    visitor_name, exhibitor_name = unique("Claire Martin"), unique("Jonas Weber")
+    await join(
+        visitor,
+        invites["participant"],
+        visitor_name,
+        company="Lyon Export Conseil",
+        country="FR",
+        sector="Consulting",
+    )
+    await join(
+        exhibitor,
+        invites["exhibitor"],
+        exhibitor_name,
+        company="EcoTherm Solutions",
+        country="FR",
+        sector="Eco-technologies",
+    )
+
+    for page in (visitor, exhibitor):
+        await page.get_by_test_id("booth-demo-b3").click()
+        await expect(page.get_by_test_id("booth-company")).to_have_text("EcoTherm Solutions")
+    booth = visitor.get_by_test_id("view-booth")
+    # who is here now, live: the exhibitor came in after the visitor
+    await expect(booth.get_by_test_id("booth-present")).to_contain_text(exhibitor_name)
+    # the edit form is the staff's: the exhibitor has it, the visitor has not
+    await expect(exhibitor.get_by_test_id("booth-edit")).to_be_visible()
+    await expect(visitor.get_by_test_id("booth-edit")).to_be_hidden()
+
+    text = f"Bonjour! Do you ship heat exchangers to Bavaria? ({secrets.token_hex(3)})"
+    await booth.get_by_test_id("chat-input").fill(text)
+    await booth.get_by_test_id("chat-send").click()
+
+    received = exhibitor.get_by_test_id("view-booth").get_by_test_id("chat-messages")
+    await expect(received.get_by_text(text, exact=True)).to_be_visible()
+    await expect(received.get_by_test_id("chat-message").last).to_contain_text(visitor_name)
+    await exhibitor.screenshot(path=SCREENSHOTS / "fairhall-booth.png")
+
+
+async def test_language_switch_changes_the_page(fairhall_server, new_page):
+    en, fr = strings("en"), strings("fr")
+    page = await new_page()
+    await join(
+        page,
+        fairhall_server.invites["participant"],
+        unique("Anna Keller"),
+        company="Keller Maschinenbau",
+        country="DE",
+        sector="Industry",
+    )
+
+    title, send = page.get_by_test_id("directory-title"), page.get_by_test_id("chat-send")
+    await expect(title).to_have_text(en["lobby.directory"])
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    await page.get_by_test_id("lang-fr").click()
+    await expect(title).to_have_text(fr["lobby.directory"])
+    await expect(send.first).to_have_text(fr["chat.send"])
+    await expect(page.get_by_test_id("directory-q")).to_have_attribute(
+        "placeholder", fr["directory.searchPlaceholder"]
+    )
+    await expect(page.locator("html")).to_have_attribute("lang", "fr")
+    await expect(page.get_by_test_id("lang-fr")).to_have_attribute("aria-pressed", "true")
+
+    # a reload keeps both the session (token) and the chosen language
+    await page.reload()
+    await expect(page.get_by_test_id("view-lobby")).to_be_visible()
+    await expect(title).to_have_text(fr["lobby.directory"])
+
+
+async def test_online_list_is_live_and_directory_filters_by_sector(fairhall_server, new_page):
+    invites = fairhall_server.invites
+    host = await new_page()
+    await join(
+        host,
+        invites["participant"],
+        unique("Sophie Durand"),
+        company="Durand Logistique",
+        country="FR",
+        sector="Logistics",
+    )
+
+    # someone arrives: the lobby shows them without a reload, and drops them on leaving
+    guest_name = unique("Lukas Brandt")
+    guest = await new_page()
+    await join(
+        guest,
+        invites["moderator"],
+        guest_name,
+        company="IHK Freiburg",
+        country="DE",
+        sector="Chamber of commerce",
+    )
+    online = host.get_by_test_id("online-list")
+    await expect(online.get_by_text(guest_name, exact=True)).to_be_visible()
+    await expect(online.get_by_text(guest_name, exact=True).locator("..")).to_contain_text(
+        strings("en")["role.moderator"]
+    )
+
+    links = directory_links(host)
+    everything = await links.count()
+    await host.get_by_test_id("directory-sector").select_option("Logistics")
+    await expect(links).not_to_have_count(everything)
+    narrowed = await links.count()
+    assert 0 < narrowed < everything
+    for card in await host.get_by_test_id("directory").locator("li").all():
+        await expect(card.locator(".tag").first).to_have_text("Logistics")
+    await host.screenshot(path=SCREENSHOTS / "fairhall-lobby.png")
+
+    await guest.context.close()
+    await expect(online.get_by_text(guest_name, exact=True)).to_have_count(0)
+
+
+class Cable:
+    """Playwright stands between the page and the server's websocket, so a test can
+    pull the plug and refuse reconnects for a while (offline emulation does not
+    reliably close an open websocket)."""
+
+    def __init__(self) -> None:
+        self.plugged = True
+        self.routes = []
+
+    async def handle(self, page_side) -> None:
+        if not self.plugged:
+            await page_side.close(code=4000, reason="test: offline")
+            return
+        self.routes += [page_side, page_side.connect_to_server()]
+
+    async def unplug(self) -> None:
+        self.plugged = False
+        for route in self.routes:
+            await route.close(code=4000, reason="test: offline")
+        self.routes.clear()
+
+
+async def test_reconnect_fetches_exactly_the_missed_messages(fairhall_server, new_page):
+    invites = fairhall_server.invites
+    reader, writer = await new_page(), await new_page()
+    cable = Cable()
+    await reader.route_web_socket(re.compile(r"/socket\.io/"), cable.handle)
+    await join(
+        reader,
+        invites["participant"],
+        unique("Marie Favre"),
+        company="Favre SA",
+        country="CH",
+        sector="Health",
+    )
+    await join(
+        writer,
+        invites["participant"],
+        unique("Tom Becker"),
+        company="Becker KG",
+        country="DE",
+        sector="Health",
+    )
+
+    tag = secrets.token_hex(3)
+    chat = writer.get_by_test_id("view-lobby")
+    log = reader.get_by_test_id("view-lobby").get_by_test_id("chat-messages")
+    await chat.get_by_test_id("chat-input").fill(f"seen {tag}")
+    await chat.get_by_test_id("chat-send").click()
+    await expect(log.get_by_text(f"seen {tag}", exact=True)).to_be_visible()  # the cursor
+
+    await cable.unplug()
+    status = reader.get_by_test_id("connection-status")
+    await expect(status).to_have_text(strings("en")["status.reconnecting"])
+    for n in (1, 2):
+        await chat.get_by_test_id("chat-input").fill(f"missed {n} {tag}")
+        await chat.get_by_test_id("chat-send").click()
+        await expect(chat.get_by_text(f"missed {n} {tag}", exact=True)).to_be_visible()
+    cable.plugged = True  # socket.io's next retry gets through
+
+    await expect(status).to_have_text(strings("en")["status.online"], timeout=15_000)
+    for n in (1, 2):
+        await expect(log.get_by_text(f"missed {n} {tag}", exact=True)).to_have_count(1)
+
+
+def test_translations_have_the_same_keys():
+    """Every language has every key, with real text; the page uses no unknown key."""
+    dictionaries = {lang: strings(lang) for lang in LANGUAGES}
+    keys = set(dictionaries["en"])
+    for lang, words in dictionaries.items():
+        assert set(words) == keys, f"{lang}.json differs: {set(words) ^ keys}"
+        assert all(text.strip() for text in words.values()), f"{lang}.json has empty texts"
+    html = (STATIC / "index.html").read_text()
+    scripts = "".join(path.read_text() for path in sorted((STATIC / "js").glob("*.js")))
+    used = set(re.findall(r'data-i18n="([\w.]+)"', html))
+    for pairs in re.findall(r'data-i18n-attr="([^"]+)"', html):
+        used |= {pair.split("=")[1] for pair in pairs.split(",")}
+    # any "area.name" string literal in the scripts whose area is a dictionary area
+    areas = "|".join(sorted({key.split(".")[0] for key in keys}))
+    used |= set(re.findall(rf'"((?:{areas})\.[\w.]+)"', scripts))
+    assert used, "found no keys: the pattern is stale"
+    assert used <= keys, f"keys used but not translated: {sorted(used - keys)}"

@@ -1,0 +1,222 @@
+"""docs/protocol.md stays in step with the code: every client event, server push, HTTP
+route and error code is documented, and every JSON example parses (and every example
+request decodes as its event's payload, unless its reply shows ``invalid_payload``).
+
+No server is started: the command table and the routes come from the objects
+themselves, the pushes and error codes from the source.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from rooms import errors
+from rooms.fair import Fair
+from server.auth import Tokens
+from server.engines.memory import MemoryEngine
+from server.http_api import HttpApi
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC_PATH = ROOT / "docs" / "protocol.md"
+DOC = DOC_PATH.read_text(encoding="utf-8")
+# where pushes are emitted and error codes raised
+SOURCES = sorted((ROOT / "rooms").glob("*.py")) + sorted((ROOT / "server").glob("*.py"))
+
+EVENT_HEADING = re.compile(r"^###\s+`(?P<name>[^`]*)`(?P<rest>.*)$", re.MULTILINE)
+ROUTE_HEADING = re.compile(r"^###\s+(?P<method>[A-Z]+)\s+(?P<path>/\S*)\s*$", re.MULTILINE)
+JSON_FENCE = re.compile(r"^```json[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+MARKER = re.compile(r"^(=>|<-|<=)[ \t]", re.MULTILINE)
+TABLE_CODE = re.compile(r"^\|\s*`(?P<code>[a-z_]+)`\s*\|", re.MULTILINE)
+WIRE_NAME = re.compile(r"^[a-z]+:[a-z_]+$")
+
+
+class NullOutbox:
+    """rooms.context.Outbox that delivers nothing (the Fair is only inspected)."""
+
+    async def emit(self, room: str, event: str, data: Any, skip_sid: str | None = None) -> None:
+        return None
+
+    async def join(self, sid: str, room: str) -> None:
+        return None
+
+    async def leave(self, sid: str, room: str) -> None:
+        return None
+
+    async def disconnect_person(self, person_id: str, reason: str) -> None:
+        return None
+
+
+FAIR = Fair(MemoryEngine(), NullOutbox())
+COMMANDS = FAIR.commands
+
+
+def _trees() -> list[ast.Module]:
+    return [ast.parse(path.read_text(encoding="utf-8"), str(path)) for path in SOURCES]
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _strings(nodes: list[ast.expr]) -> list[str]:
+    return [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def pushes_in_source() -> set[str]:
+    """Every ``area:verb`` literal handed to an ``emit(...)`` call."""
+    found = set()
+    for tree in _trees():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _callee(node) == "emit":
+                found.update(s for s in _strings(node.args) if WIRE_NAME.match(s))
+    return found
+
+
+def error_codes_in_source() -> set[str]:
+    """Codes given to DomainError/AuthError or the gateway's and HTTP layer's error
+    helpers (first argument), every ``code=`` keyword, and the default codes of
+    rooms.errors."""
+    positional = {"DomainError", "AuthError", "error", "json_error", "_refuse"}
+    found = set()
+    for tree in _trees():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            if _callee(node) in positional:
+                found.update(_strings(node.args[:1]))
+            found.update(_strings([kw.value for kw in node.keywords if kw.arg == "code"]))
+    for cls in (errors.Forbidden, errors.NotFound, errors.InvalidInput, errors.RateLimited):
+        found.add(inspect.signature(cls).parameters["code"].default)
+    return found
+
+
+def section(title: str) -> str:
+    """The text of the ``## title`` section, up to the next ``## `` heading."""
+    match = re.search(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", DOC, re.M | re.S)
+    assert match, f"docs/protocol.md has no '## {title}' section"
+    return match.group(1)
+
+
+def documented_error_codes() -> set[str]:
+    return set(TABLE_CODE.findall(section("Error codes")))
+
+
+def transcript(body: str) -> list[tuple[str, Any]]:
+    """A ```json block: one JSON document, or ``=>``/``<-``/``<=`` lines each followed
+    by one JSON value (which may span lines). Returns (marker, value) pairs."""
+    starts = list(MARKER.finditer(body))
+    if not starts:
+        return [("", json.loads(body))]
+    assert not body[: starts[0].start()].strip(), f"text before the first marker:\n{body}"
+    messages = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(body)
+        messages.append((start.group(1), json.loads(body[start.end() : end])))
+    return messages
+
+
+def json_blocks() -> list[str]:
+    return [m.group("body") for m in JSON_FENCE.finditer(DOC)]
+
+
+# -- events and pushes ---------------------------------------------------------------------
+def test_every_command_and_push_has_exactly_one_heading_and_nothing_else_does():
+    headings = [(m.group("name"), m.group("rest")) for m in EVENT_HEADING.finditer(DOC)]
+    assert all(not rest.strip() for _, rest in headings), (
+        "event headings must be just the name in backticks: "
+        f"{[h for h in headings if h[1].strip()]}"
+    )
+    names = [name for name, _ in headings]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    assert not duplicates, f"documented twice: {duplicates}"
+    pushes = pushes_in_source()
+    assert {"chat:message", "presence:changed", "mod:removed"} <= pushes  # the scan works
+    assert not pushes & set(COMMANDS), "a push shares its name with a client event"
+    missing = sorted((set(COMMANDS) | pushes) - set(names))
+    assert not missing, f"no '### `name`' heading in docs/protocol.md for: {missing}"
+    unknown = sorted(set(names) - set(COMMANDS) - pushes)
+    assert not unknown, f"docs/protocol.md documents events that do not exist: {unknown}"
+
+
+def test_pushes_are_documented_in_the_pushes_section():
+    pushes_text = section("Server pushes")
+    in_section = {m.group("name") for m in EVENT_HEADING.finditer(pushes_text)}
+    assert in_section == pushes_in_source()
+
+
+# -- HTTP -------------------------------------------------------------------------------------
+def test_every_http_route_is_documented_and_no_other():
+    api = HttpApi(FAIR, Tokens("docs-test-secret", 60), "docs-test-key", "http://fair.test")
+    routes = {(route.method, route.path) for route in api.routes()}
+    assert routes, "HttpApi.routes() registered nothing"
+    headings = {(m.group("method"), m.group("path")) for m in ROUTE_HEADING.finditer(DOC)}
+    missing = sorted(routes - headings)
+    assert not missing, f"no '### METHOD /path' heading in docs/protocol.md for: {missing}"
+    unknown = sorted(headings - routes)
+    assert not unknown, f"docs/protocol.md documents routes that do not exist: {unknown}"
+
+
+# -- JSON examples ----------------------------------------------------------------------------
+def test_json_examples_parse():
+    blocks = json_blocks()
+    assert len(blocks) >= len(COMMANDS), "expected at least one JSON example per event"
+    for body in blocks:
+        try:
+            transcript(body)
+        except (ValueError, AssertionError) as exc:
+            pytest.fail(f"bad ```json block ({exc}):\n{body}")
+
+
+def test_example_exchanges_use_real_events_and_valid_payloads():
+    pushes = pushes_in_source()
+    known_codes = documented_error_codes()
+    requests = 0
+    for body in json_blocks():
+        messages = transcript(body)
+        for i, (marker, value) in enumerate(messages):
+            if marker == "=>":
+                requests += 1
+                assert isinstance(value, list) and 1 <= len(value) <= 2, value
+                name, payload = value[0], (value[1] if len(value) == 2 else None)
+                assert name in COMMANDS, f"example sends an unknown event {name!r}"
+                reply = next((v for m, v in messages[i + 1 :] if m == "<-"), None)
+                assert reply is not None, f"example request {name} has no '<-' reply"
+                # a payload the gateway cannot decode must be shown refused as such
+                # (a decodable one may still be refused by its handler)
+                refused = not reply["ok"] and reply["error"]["code"] == "invalid_payload"
+                raw = {} if payload is None else payload
+                try:
+                    msgspec.convert(raw, COMMANDS[name].payload)
+                except msgspec.ValidationError as exc:
+                    assert refused, f"example {name} payload is invalid ({exc}): {payload}"
+            elif marker == "<-":
+                assert isinstance(value, dict) and isinstance(value.get("ok"), bool), value
+                if value["ok"]:
+                    assert set(value) == {"ok", "data"}, value
+                else:
+                    assert set(value) == {"ok", "error"}, value
+                    assert set(value["error"]) == {"code", "message"}, value
+                    assert value["error"]["code"] in known_codes, value
+            elif marker == "<=":
+                assert isinstance(value, list) and len(value) == 2, value
+                assert value[0] in pushes, f"example shows an unknown push {value[0]!r}"
+    assert requests >= len(COMMANDS)
+
+
+# -- error codes --------------------------------------------------------------------------------
+def test_every_error_code_in_the_source_is_in_the_table():
+    in_source = error_codes_in_source()
+    assert {"forbidden", "muted", "auth_expired", "unknown_event"} <= in_source  # scan works
+    missing = sorted(in_source - documented_error_codes())
+    assert not missing, f"error codes missing from '## Error codes': {missing}"
