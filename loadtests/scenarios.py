@@ -1,0 +1,166 @@
+"""The scenarios behind ``python -m loadtests``: each starts its own servers on
+127.0.0.1, runs, stops them, prints a table and writes JSON."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from loadtests import report, servers
+from loadtests.fanout import baseline_target, default_rates, fairhall_target, run_fanout
+
+FANOUT_COLUMNS = [
+    ("server", "server"),
+    ("clients", "clients"),
+    ("deliveries_per_s", "best deliveries/s"),
+    ("p99_ms", "p99 ms"),
+    ("cpu_us", "server CPU us/delivery"),
+    ("common_cpu_us", "CPU us/delivery @common"),
+    ("connect_seconds", "connect s"),
+    ("rss_kb", "RSS KB/conn"),
+]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def _rates(args: argparse.Namespace, n: int) -> list[float]:
+    return [float(x) for x in args.rates.split(",")] if args.rates else default_rates(n)
+
+
+def _row(result: dict) -> dict:
+    best = result["best"] or {}
+    return {
+        "server": result["server"],
+        "clients": result["clients"],
+        "deliveries_per_s": best.get("deliveries_per_s", 0),
+        "p99_ms": best.get("p99_ms"),
+        "cpu_us": best.get("server_cpu_us_per_delivery"),
+        "connect_seconds": result["connect_seconds"],
+        "rss_kb": round(result["rss_per_connection_bytes"] / 1024, 1),
+    }
+
+
+def _common_cpu(results: list[dict]) -> None:
+    """CPU per delivery at the highest rate every server passed: a like-for-like figure
+    that stays meaningful when the load generator saturates first."""
+    passed = [{s["rate_msgs_per_s"] for s in r["steps"] if s["ok"]} for r in results]
+    common = max(set.intersection(*passed)) if passed and set.intersection(*passed) else None
+    for r in results:
+        step = next((s for s in r["steps"] if s["rate_msgs_per_s"] == common), None)
+        r["common_rate"] = common
+        r["common_cpu_us"] = step["server_cpu_us_per_delivery"] if step else None
+
+
+async def _fanout_one(kind: str, n: int, args, tmp: Path) -> dict:
+    if kind == "fairhall":
+        server = servers.start_fairhall(tmp)
+        target = fairhall_target(
+            "fairhall", [server.port], [server.pid], server.invites["participant"]
+        )
+    elif kind == "python-socketio":
+        server = servers.start_bare_socketio(tmp)
+        target = baseline_target(kind, server.port, server.pid)
+    else:
+        server = servers.start_node_socketio(tmp)
+        target = baseline_target(kind, server.port, server.pid)
+    try:
+        return await run_fanout(target, n, args.senders, _rates(args, n), args.step_seconds)
+    finally:
+        server.stop()
+
+
+async def fanout(args, tmp: Path) -> dict:
+    results = [await _fanout_one("fairhall", n, args, tmp) for n in _ints(args.clients)]
+    rows = [_row(r) for r in results]
+    print(report.table(rows, [c for c in FANOUT_COLUMNS if c[0] != "common_cpu_us"]))
+    return {"results": results}
+
+
+async def baseline(args, tmp: Path) -> dict:
+    kinds = ["fairhall", "python-socketio"]
+    why_not = servers.node_available()
+    if why_not:
+        print(f"Node baseline skipped: {why_not}")
+    else:
+        kinds.append("node-socket.io")
+    groups, rows = [], []
+    for n in _ints(args.clients):
+        results = [await _fanout_one(kind, n, args, tmp) for kind in kinds]
+        _common_cpu(results)
+        groups.append({"clients": n, "results": results})
+        by_kind = {r["server"]: r for r in results}
+        for r in results:
+            rows.append({**_row(r), "common_cpu_us": r["common_cpu_us"]})
+        ref = by_kind.get("node-socket.io") or by_kind["python-socketio"]
+        mine = by_kind["fairhall"]
+        ratio = {
+            "server": f"fairhall / {ref['server']}",
+            "clients": n,
+            "deliveries_per_s": _ratio(_best(mine), _best(ref)),
+            "cpu_us": _ratio(_cpu(mine), _cpu(ref)),
+            "common_cpu_us": _ratio(mine["common_cpu_us"], ref["common_cpu_us"]),
+        }
+        rows.append(ratio)
+        groups[-1]["ratios"] = ratio
+    print(report.table(rows, FANOUT_COLUMNS))
+    return {"groups": groups}
+
+
+def _best(result: dict) -> float:
+    return (result["best"] or {}).get("deliveries_per_s", 0)
+
+
+def _cpu(result: dict) -> float | None:
+    return (result["best"] or {}).get("server_cpu_us_per_delivery")
+
+
+def _ratio(a, b) -> str | None:
+    return f"{a / b:.2f}x" if a and b else None
+
+
+async def cluster(args, tmp: Path) -> dict:
+    results = []
+    for n in _ints(args.clients):
+        redis_proc, redis_url = servers.start_redis(tmp)
+        nodes = [servers.start_fairhall(tmp, redis_url, name=f"node{i}") for i in (1, 2)]
+        try:
+            target = fairhall_target(
+                "fairhall x2 + redis",
+                [node.port for node in nodes],
+                [node.pid for node in nodes] + [redis_proc.pid],
+                nodes[0].invites["participant"],
+            )
+            results.append(
+                await run_fanout(target, n, args.senders, _rates(args, n), args.step_seconds)
+            )
+        finally:
+            for node in nodes:
+                node.stop()
+            redis_proc.terminate()
+            redis_proc.wait()
+    print(
+        report.table(
+            [_row(r) for r in results], [c for c in FANOUT_COLUMNS if c[0] != "common_cpu_us"]
+        )
+    )
+    return {"results": results}
+
+
+async def run(args: argparse.Namespace, tmp: Path) -> int:
+    if args.scenario == "mission":
+        from loadtests.mission import mission
+
+        data = await mission(args, tmp)
+    elif args.scenario == "viewers":
+        from loadtests.viewers import viewers  # imports aiortc: only for this scenario
+
+        data = await viewers(args, tmp)
+    else:
+        data = await {"fanout": fanout, "baseline": baseline, "cluster": cluster}[args.scenario](
+            args, tmp
+        )
+    path = report.save(args.scenario, {"args": vars(args), **data}, args.out)
+    print(f"results: {path}")
+    return 0
