@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         return app
 
     try:
-        import uvloop  # optional speed-up, not a requirement
+        import uvloop  # a dependency except on Windows, where asyncio's loop runs
     except ImportError:
         pass
     else:
