@@ -47,6 +47,8 @@ def make_engine(settings: Settings) -> Engine:
             settings.redis,
             heartbeat_interval=settings.heartbeat_interval,
             node_timeout=settings.node_timeout,
+            max_connections=settings.redis_max_connections,
+            wait_seconds=settings.redis_wait_seconds,
         )
     return MemoryEngine()
 

@@ -72,6 +72,10 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     # cluster
     heartbeat_interval: Positive = 5.0
     node_timeout: Positive = 15.0
+    # Redis connections per node; past them a command waits (up to redis_wait_seconds)
+    # for a free one instead of failing, so a burst of arrivals queues rather than errs
+    redis_max_connections: Annotated[int, Meta(ge=2, le=10_000)] = 64
+    redis_wait_seconds: Positive = 10.0
     ping_interval: Positive = 25.0
     ping_timeout: Positive = 20.0
     log_level: str = "info"

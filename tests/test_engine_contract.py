@@ -391,3 +391,11 @@ async def test_ping_raises_when_unreachable(redis_url: str) -> None:
     with pytest.raises(RedisConnectionError):
         await dead.ping()
     await dead.close()
+
+
+async def test_a_burst_beyond_the_redis_pool_waits_instead_of_failing(make_redis: MakeRedis):
+    """More concurrent commands than pooled connections (a thousand people arriving
+    at once) queue for a connection; none fails with "Too many connections"."""
+    engine = await make_redis(max_connections=2)
+    await asyncio.gather(*(engine.doc_put("burst", f"k{i}", b"v") for i in range(200)))
+    assert len(await engine.doc_all("burst")) == 200

@@ -27,7 +27,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import Pipeline, PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -93,6 +93,8 @@ class RedisEngine(Engine):
         heartbeat_interval: float = 5.0,
         node_timeout: float = 15.0,
         prefix: str = "fh",
+        max_connections: int = 64,
+        wait_seconds: float = 10.0,
     ) -> None:
         self.node_id = node_id or uuid.uuid4().hex[:12]
         self._prefix = prefix
@@ -101,7 +103,17 @@ class RedisEngine(Engine):
         self._ttl_ms = max(1, int(node_timeout * 1000))
         # A few quick retries ride out a blip; a real outage surfaces within ~1 s.
         retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 3)
-        self._redis = Redis.from_url(url, socket_keepalive=True, retry=retry)
+        # A blocking pool: when every connection is busy (a thousand people arriving
+        # at once), a command waits for one instead of failing with "Too many
+        # connections" (redis-py's default pool raises past 100).
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=wait_seconds,
+            socket_keepalive=True,
+            retry=retry,
+        )
+        self._redis = Redis.from_pool(pool)  # owns the pool: aclose() closes it
         # Pub/sub gets its own pool: health checks there catch half-open sockets
         # without adding a PING before ordinary commands.
         self._ps_redis = Redis.from_url(
