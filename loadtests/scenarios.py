@@ -16,9 +16,13 @@ FANOUT_COLUMNS = [
     ("p99_ms", "p99 ms"),
     ("cpu_us", "server CPU us/delivery"),
     ("common_cpu_us", "CPU us/delivery @common"),
+    ("common_deliveries", "@common deliveries/s"),
     ("connect_seconds", "connect s"),
     ("rss_kb", "RSS KB/conn"),
 ]
+
+
+SINGLE_COLUMNS = [c for c in FANOUT_COLUMNS if not c[0].startswith("common_")]
 
 
 def _ints(text: str) -> list[int]:
@@ -42,11 +46,14 @@ def _row(result: dict) -> dict:
     }
 
 
-def _common_cpu(results: list[dict]) -> None:
-    """CPU per delivery at the highest rate every server passed: a like-for-like figure
-    that stays meaningful when the load generator saturates first."""
-    passed = [{s["rate_msgs_per_s"] for s in r["steps"] if s["ok"]} for r in results]
-    common = max(set.intersection(*passed)) if passed and set.intersection(*passed) else None
+def _common_cpu(results: list[dict], pair: tuple[str, str]) -> None:
+    """CPU per delivery at the highest rate both servers of ``pair`` passed: a
+    like-for-like figure (CPU per delivery falls as the rate rises, since more frames
+    share a write) that stays meaningful when the load generator saturates first."""
+    by_kind = {r["server"]: r for r in results}
+    passed = [{s["rate_msgs_per_s"] for s in by_kind[k]["steps"] if s["ok"]} for k in pair]
+    both = set.intersection(*passed)
+    common = max(both) if both else None
     for r in results:
         step = next((s for s in r["steps"] if s["rate_msgs_per_s"] == common), None)
         r["common_rate"] = common
@@ -74,7 +81,7 @@ async def _fanout_one(kind: str, n: int, args, tmp: Path) -> dict:
 async def fanout(args, tmp: Path) -> dict:
     results = [await _fanout_one("fairhall", n, args, tmp) for n in _ints(args.clients)]
     rows = [_row(r) for r in results]
-    print(report.table(rows, [c for c in FANOUT_COLUMNS if c[0] != "common_cpu_us"]))
+    print(report.table(rows, SINGLE_COLUMNS))
     return {"results": results}
 
 
@@ -88,13 +95,16 @@ async def baseline(args, tmp: Path) -> dict:
     groups, rows = [], []
     for n in _ints(args.clients):
         results = [await _fanout_one(kind, n, args, tmp) for kind in kinds]
-        _common_cpu(results)
-        groups.append({"clients": n, "results": results})
         by_kind = {r["server"]: r for r in results}
-        for r in results:
-            rows.append({**_row(r), "common_cpu_us": r["common_cpu_us"]})
         ref = by_kind.get("node-socket.io") or by_kind["python-socketio"]
         mine = by_kind["fairhall"]
+        _common_cpu(results, ("fairhall", ref["server"]))
+        groups.append({"clients": n, "results": results})
+        for r in results:
+            common = r["common_rate"] and round(r["common_rate"] * n)
+            rows.append(
+                {**_row(r), "common_cpu_us": r["common_cpu_us"], "common_deliveries": common}
+            )
         ratio = {
             "server": f"fairhall / {ref['server']}",
             "clients": n,
@@ -140,11 +150,7 @@ async def cluster(args, tmp: Path) -> dict:
                 node.stop()
             redis_proc.terminate()
             redis_proc.wait()
-    print(
-        report.table(
-            [_row(r) for r in results], [c for c in FANOUT_COLUMNS if c[0] != "common_cpu_us"]
-        )
-    )
+    print(report.table([_row(r) for r in results], SINGLE_COLUMNS))
     return {"results": results}
 
 
