@@ -63,6 +63,7 @@ def make_media(settings: Settings, engine: Engine):
             host_addresses=tuple(settings.media_host_addresses),
             port_min=settings.media_port_min,
             port_max=settings.media_port_max,
+            public_address=settings.media_public_address,
         )
     )
     return MediaRouter(engine, settings.media_feeds(), settings.visit_viewer_cap, settings.ice())

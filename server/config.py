@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -69,6 +70,9 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     media_host_addresses: list[str] = []  # ICE host addresses of the hub; [] = every local one
     media_port_min: Annotated[int, Meta(ge=0, le=65535)] = 0  # UDP ports of the hub (0 = any)
     media_port_max: Annotated[int, Meta(ge=0, le=65535)] = 0
+    # the hub's address as browsers see it, when 1:1 NAT or a container's published UDP
+    # range stands between (the ports must map unchanged); None = the bound addresses
+    media_public_address: str | None = None
     # cluster
     heartbeat_interval: Positive = 5.0
     node_timeout: Positive = 15.0
@@ -87,6 +91,11 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
             self.media_port_max < self.media_port_min
         ):
             raise ValueError("media_port_min and media_port_max form a range (both or neither)")
+        if self.media_public_address is not None:
+            try:  # an ICE candidate carries an IP address, never a host name
+                ipaddress.ip_address(self.media_public_address)
+            except ValueError:
+                raise ValueError("media_public_address must be an IP address") from None
         if self.call_group_capacity > self.call_max_capacity:
             raise ValueError("call_group_capacity is larger than call_max_capacity")
 

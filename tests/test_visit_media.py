@@ -210,23 +210,30 @@ def test_media_settings_come_from_the_environment_and_are_checked():
         "FAIRHALL_MEDIA_PORT_MIN": "40000",
         "FAIRHALL_MEDIA_PORT_MAX": "40999",
         "FAIRHALL_VISIT_VIEWER_CAP": "250",
+        "FAIRHALL_MEDIA_PUBLIC_ADDRESS": "203.0.113.5",
     }
     settings = load_settings({}, environ=env)
     assert settings.media_feeds() == {"yard": "rtsp://cam.local/live", "demo": "/srv/demo.ts"}
     assert settings.media_host_addresses == ["192.0.2.10", "198.51.100.7"]
     assert (settings.media_port_min, settings.media_port_max) == (40000, 40999)
     assert settings.visit_viewer_cap == 250
+    assert settings.media_public_address == "203.0.113.5"
     for bad in (
         {"FAIRHALL_MEDIA_PORT_MIN": "40000"},  # a range needs both ends
         {"FAIRHALL_MEDIA_PORT_MIN": "41000", "FAIRHALL_MEDIA_PORT_MAX": "40000"},
         {"FAIRHALL_VISIT_MEDIA": "no name here"},
+        {"FAIRHALL_MEDIA_PUBLIC_ADDRESS": "hub.example.org"},  # candidates carry IPs
     ):
         with pytest.raises(ConfigError):
             load_settings({}, environ=bad)
 
 
 async def test_the_hub_offers_the_configured_address_and_port_range():
-    async with running_node(**LOOPBACK, media_port_min=41000, media_port_max=41099) as node:
+    """Bound on the host address within the range; the public address (1:1 NAT, a
+    container's published ports) is offered beside each port as server-reflexive."""
+    public = "198.51.100.7"  # TEST-NET-2: unreachable here, media flows over the host one
+    settings = {"media_port_min": 41000, "media_port_max": 41099, "media_public_address": public}
+    async with running_node(**LOOPBACK, **settings) as node:
         staff = await node.client("exhibitor")
         await staff.ok("visit:start", REF)
         guide = Publisher(staff, VISIT)
@@ -238,8 +245,13 @@ async def test_the_hub_offers_the_configured_address_and_port_range():
                 line.split() for line in reply["description"]["sdp"].splitlines()
                 if line.startswith("a=candidate:")
             ]  # fmt: skip
-            assert candidates and all(c[4] == "127.0.0.1" for c in candidates)
-            assert all(41000 <= int(c[5]) <= 41099 for c in candidates)
+            # a=candidate:<foundation> <component> udp <priority> <address> <port> typ <type> ...
+            host = {(c[4], int(c[5])) for c in candidates if c[7] == "host"}
+            srflx = {(c[4], int(c[5]), c[9], int(c[11])) for c in candidates if c[7] == "srflx"}
+            assert host and {address for address, _ in host} == {"127.0.0.1"}
+            assert all(41000 <= port <= 41099 for _, port in host)
+            assert srflx == {(public, port, "127.0.0.1", port) for _, port in host}
+            assert {c[7] for c in candidates} == {"host", "srflx"}  # nothing else offered
             await viewer.pc.setRemoteDescription(
                 RTCSessionDescription(reply["description"]["sdp"], "answer")
             )

@@ -1,8 +1,11 @@
 """Which addresses and UDP ports the hub's peer connections use.
 
 aioice offers every local address but never 127.0.0.1, and binds random ports
-(aiortc#487). Operators behind NAT or in containers pin both; tests on a loopback-only
-network offer 127.0.0.1. :func:`configure` installs an aioice ``Connection`` subclass
+(aiortc#487). Operators pin both; tests on a loopback-only network offer 127.0.0.1.
+Behind 1:1 NAT or in a container whose UDP range is published, the address browsers
+reach is not one the hub can bind: ``public_address`` is then offered beside each
+bound port as a server-reflexive candidate (what a STUN server would have told us,
+without asking one), the same port on the public side. :func:`configure` installs an aioice ``Connection`` subclass
 into aiortc (process-wide: the hub is this process's only aiortc user).
 """
 
@@ -26,6 +29,7 @@ class MediaNet:
     host_addresses: tuple[str, ...] = ()  # empty: aioice's choice (every local address)
     port_min: int = 0  # 0: any port
     port_max: int = 0
+    public_address: str | None = None  # reached through 1:1 NAT / published ports
 
 
 _net = MediaNet()
@@ -48,7 +52,8 @@ class HubConnection(Connection):
         if net.host_addresses:
             addresses = list(net.host_addresses)
         if not net.port_min:
-            return await super().get_component_candidates(component, addresses, timeout)
+            candidates = await super().get_component_candidates(component, addresses, timeout)
+            return candidates + _advertised(net, candidates)
         loop = asyncio.get_running_loop()
         candidates = []
         for address in addresses:
@@ -77,4 +82,27 @@ class HubConnection(Connection):
             self._protocols.append(protocol)
             candidates.append(protocol.local_candidate)
         # relayed candidates (TURN) need no host socket of ours
-        return candidates + await super().get_component_candidates(component, [], timeout)
+        relayed = await super().get_component_candidates(component, [], timeout)
+        return candidates + _advertised(net, candidates) + relayed
+
+
+def _advertised(net: MediaNet, candidates: list[Candidate]) -> list[Candidate]:
+    """The public side of each host candidate. Connectivity checks that arrive there
+    reach the bound socket through the NAT, so no socket of its own is needed."""
+    if not net.public_address:
+        return []
+    return [
+        Candidate(
+            foundation=candidate_foundation("srflx", "udp", c.host),
+            component=c.component,
+            transport="udp",
+            priority=candidate_priority(c.component, "srflx"),
+            host=net.public_address,
+            port=c.port,
+            type="srflx",
+            related_address=c.host,
+            related_port=c.port,
+        )
+        for c in candidates
+        if c.type == "host" and c.host != net.public_address
+    ]
