@@ -31,6 +31,8 @@ from engineio import packet as eio_packet
 from engineio.async_drivers.aiohttp import WebSocket as EngineIOWebSocket
 from socketio import packet as sio_packet
 
+from server.ws_reader import take_over
+
 log = logging.getLogger(__name__)
 
 _TEXT, _BINARY = 0x81, 0x82  # FIN + opcode
@@ -83,6 +85,7 @@ class Lane:
         "_on_overflow",
         "alive",
         "corker",
+        "last_seen",
         "max_buffer",
         "next_ping",
         "pending",
@@ -97,6 +100,7 @@ class Lane:
         self.alive = True
         self.pending: list[bytes] = []
         self.next_ping = 0.0
+        self.last_seen: float | None = None  # set once ws_reader reads the socket
         self.corker = corker
         self._on_overflow = on_overflow
 
@@ -186,6 +190,10 @@ class LaneWebSocket(EngineIOWebSocket):
         # engine.io's own first ping is already scheduled; the Pinger does the rest
         lane.next_ping = time.monotonic() + 2 * self.server.ping_interval
         socket.connected = socket.upgraded = True
+        if take_over(self._sock, request, socket, lane):
+            lane.last_seen = time.monotonic()
+            socket.close = _hanging_up(socket.close, lane)
+            return self._sock  # aiohttp finishes the request; the connection stays
         try:
             await self._read(socket)
         finally:
@@ -218,6 +226,18 @@ class LaneWebSocket(EngineIOWebSocket):
         await super().close()
 
 
+def _hanging_up(close, lane: Lane):
+    """engine.io's ``socket.close`` that also ends the connection: with no handler
+    of aiohttp's waiting on it any more, nothing else would close the transport."""
+
+    async def close_and_hang_up(*args, **kwargs) -> None:
+        await close(*args, **kwargs)
+        lane.flush()  # the CLOSE packet goes before the end of the stream
+        lane.transport.close()
+
+    return close_and_hang_up
+
+
 def _ponged(socket) -> None:
     socket.last_ping = None  # the ping cycle completed (engine.io's timeout check reads it)
 
@@ -238,12 +258,18 @@ class Pinger:
 
     async def _run(self) -> None:
         interval = self.eio.ping_interval
+        idle_limit = interval + self.eio.ping_timeout
         while True:
             await asyncio.sleep(1.0)
             now, wall = time.monotonic(), time.time()
             for socket in list(self.eio.sockets.values()):
                 lane = getattr(socket, "lane", None)
-                if lane is None or lane.next_ping > now or socket.closing or socket.closed:
+                if lane is None:
+                    continue
+                if lane.last_seen is not None and now - lane.last_seen > idle_limit:
+                    lane.transport.abort()  # no pong, no message: the client is gone
+                    continue
+                if lane.next_ping > now or socket.closing or socket.closed:
                     continue
                 lane.next_ping = now + interval
                 socket.last_ping = wall

@@ -1,0 +1,246 @@
+"""Reading a WebSocket after the handshake without aiohttp's request machinery.
+
+aiohttp keeps a WebSocket inside the HTTP request that upgraded it: the request
+handler task, the parsed request and its headers, the middleware chain, the response
+and its reader objects stay alive as long as the connection (measured: about 11 KB of
+a 24.5 KB idle connection). Once the 101 response is out and the lane owns writing,
+``take_over`` moves the transport to a ``WebSocketIn`` protocol of ours — a frame
+parser, a small inbox and no task while idle — and lets aiohttp finish the request
+and forget the connection.
+
+Client frames are masked (RFC 6455 §5.3); text and binary messages, fragmentation,
+ping, pong and close are handled here. Messages go to engine.io one after the other,
+in the order received (one drain task while there is work, none when idle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+import time
+from collections import deque
+
+from engineio import exceptions as engineio_exceptions
+from engineio import packet as eio_packet
+
+log = logging.getLogger(__name__)
+
+_CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+_INBOX_PAUSE, _INBOX_RESUME = 64, 16  # messages waiting before reading pauses / resumes
+
+
+class FrameError(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+def unmask(key: bytes, data: bytes) -> bytes:
+    """XOR ``data`` with the repeated 4-byte ``key``, as one big-integer operation."""
+    n = len(data)
+    if not n:
+        return b""
+    pad = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(pad, "little")).to_bytes(n, "little")
+
+
+def control_frame(opcode: int, payload: bytes = b"") -> bytes:
+    """An unmasked (server-to-client) control frame; payloads are at most 125 bytes."""
+    return struct.pack("!BB", 0x80 | opcode, len(payload)) + payload[:125]
+
+
+class WebSocketIn(asyncio.Protocol):
+    """The taken-over transport's protocol: client frames in, engine.io packets out."""
+
+    __slots__ = (
+        "_buffer",
+        "_drainer",
+        "_inbox",
+        "_lost",
+        "_parts",
+        "_parts_opcode",
+        "_parts_size",
+        "_paused",
+        "lane",
+        "max_message",
+        "socket",
+    )
+
+    def __init__(self, socket, lane, max_message: int) -> None:
+        self.socket = socket  # engine.io's AsyncSocket
+        self.lane = lane
+        self.max_message = max_message
+        self._buffer = bytearray()
+        self._parts: list[bytes] | None = None  # fragments of the message being read
+        self._parts_opcode = _TEXT
+        self._parts_size = 0
+        self._inbox: deque[str | bytes] = deque()
+        self._drainer: asyncio.Task | None = None
+        self._paused = False
+        self._lost = False
+
+    # asyncio.Protocol ----------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        self.lane.last_seen = time.monotonic()
+        self._buffer += data
+        try:
+            while not self._lost and (frame := self._next_frame()) is not None:
+                self._on_frame(*frame)
+        except FrameError as exc:
+            self._fail(exc.code, str(exc))
+            return
+        if not self._buffer:  # a bytearray keeps its largest size: start small again
+            self._buffer = bytearray()
+        if len(self._inbox) >= _INBOX_PAUSE and not self._paused:
+            self._paused = True
+            self.lane.transport.pause_reading()
+        if self._inbox and self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    def eof_received(self) -> bool:
+        return False  # the transport closes itself; connection_lost follows
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._lost = True
+        self.lane.alive = False
+        self._buffer.clear()
+        if self._drainer is None:  # else the drainer closes the socket when done
+            self._drainer = asyncio.get_running_loop().create_task(self._close_socket())
+
+    # frames --------------------------------------------------------------------------
+    def _next_frame(self) -> tuple[bool, int, bytes] | None:
+        buf = self._buffer
+        if len(buf) < 2:
+            return None
+        first, second = buf[0], buf[1]
+        if first & 0x70:
+            raise FrameError(1002, "reserved bits set (no extension was negotiated)")
+        if not second & 0x80:
+            raise FrameError(1002, "client frames must be masked")
+        size, start = second & 0x7F, 2
+        if size == 126:
+            if len(buf) < 4:
+                return None
+            size, start = int.from_bytes(buf[2:4], "big"), 4
+        elif size == 127:
+            if len(buf) < 10:
+                return None
+            size, start = int.from_bytes(buf[2:10], "big"), 10
+        if size > self.max_message:
+            raise FrameError(1009, "message too big")
+        end = start + 4 + size
+        if len(buf) < end:
+            return None
+        payload = unmask(bytes(buf[start : start + 4]), bytes(buf[start + 4 : end]))
+        del buf[:end]
+        return bool(first & 0x80), first & 0x0F, payload
+
+    def _on_frame(self, fin: bool, opcode: int, payload: bytes) -> None:
+        if opcode >= _CLOSE:
+            if not fin or len(payload) > 125:
+                raise FrameError(1002, "fragmented or oversized control frame")
+            if opcode == _PING:
+                self._write(control_frame(_PONG, payload))
+            elif opcode == _CLOSE:
+                self._write(control_frame(_CLOSE, payload[:2]))
+                self.lane.transport.close()
+            elif opcode != _PONG:
+                raise FrameError(1002, f"unknown opcode {opcode}")
+            return
+        if opcode == _CONTINUATION:
+            if self._parts is None:
+                raise FrameError(1002, "continuation without a message")
+            self._parts_size += len(payload)
+            if self._parts_size > self.max_message:
+                raise FrameError(1009, "message too big")
+            self._parts.append(payload)
+            if fin:
+                message, opcode = b"".join(self._parts), self._parts_opcode
+                self._parts = None
+                self._deliver(opcode, message)
+            return
+        if opcode not in (_TEXT, _BINARY):
+            raise FrameError(1002, f"unknown opcode {opcode}")
+        if self._parts is not None:
+            raise FrameError(1002, "a new message inside a fragmented one")
+        if fin:
+            self._deliver(opcode, payload)
+        else:
+            self._parts, self._parts_opcode, self._parts_size = [payload], opcode, len(payload)
+
+    def _deliver(self, opcode: int, message: bytes) -> None:
+        if opcode == _TEXT:
+            try:
+                self._inbox.append(message.decode())
+            except UnicodeDecodeError:
+                raise FrameError(1007, "text message is not UTF-8") from None
+        else:
+            self._inbox.append(message)
+
+    def _write(self, frame: bytes) -> None:
+        self.lane.write(frame)
+        self.lane.flush()  # control replies go out now, in order after what was queued
+
+    def _fail(self, code: int, reason: str) -> None:
+        log.info("closing WebSocket of %s: %s", self.socket.sid, reason)
+        self._write(control_frame(_CLOSE, struct.pack("!H", code)))
+        self.lane.transport.close()
+
+    # messages ------------------------------------------------------------------------
+    async def _drain(self) -> None:
+        """Hand queued messages to engine.io one by one; exits when the inbox is empty."""
+        socket = self.socket
+        try:
+            while self._inbox:
+                data = self._inbox.popleft()
+                if self._paused and len(self._inbox) <= _INBOX_RESUME and not self._lost:
+                    self._paused = False
+                    self.lane.transport.resume_reading()
+                try:
+                    await socket.receive(eio_packet.Packet(encoded_packet=data))
+                except engineio_exceptions.SocketIsClosedError:
+                    self._inbox.clear()
+                    self.lane.transport.close()
+                except Exception:  # a client's garbage must not end the connection
+                    log.warning("bad packet from %s", socket.sid, exc_info=True)
+        finally:
+            self._drainer = None
+        if self._lost:
+            await self._close_socket()
+
+    async def _close_socket(self) -> None:
+        socket = self.socket
+        with contextlib.suppress(Exception):
+            await socket.close(wait=False, abort=True, reason=socket.server.reason.TRANSPORT_CLOSE)
+        # engine.io forgets a WebSocket's socket when its handler returns; that
+        # handler returned at the take-over, so it is done here
+        sockets = socket.server.sockets
+        if sockets.get(socket.sid) is socket:
+            del sockets[socket.sid]
+
+
+def take_over(ws, request, socket, lane) -> bool:
+    """Move an upgraded connection from aiohttp to a ``WebSocketIn``; False (and
+    nothing changed) when aiohttp already holds data of it, which stays on aiohttp's
+    own reading path."""
+    reader_queue = getattr(ws, "_reader", None)
+    protocol = request.protocol
+    if reader_queue is None or getattr(reader_queue, "_buffer", True) or protocol is None:
+        return False
+    transport = lane.transport
+    transport.set_protocol(WebSocketIn(socket, lane, ws._max_msg_size))
+    # aiohttp finishes this request without a close frame (write_eof would send one)
+    # and without closing the transport; then it forgets the connection.
+    ws._eof_sent = True
+    protocol._force_close = True
+    asyncio.get_running_loop().call_soon(_release, protocol)
+    return True
+
+
+def _release(protocol) -> None:
+    """aiohttp's connection_lost without the closing: it removes the connection from
+    the server's registry and drops its parser, timers and request."""
+    protocol.transport = None  # so its force_close() does not close our transport
+    protocol.connection_lost(None)
