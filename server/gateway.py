@@ -31,6 +31,9 @@ def error(code: str, message: str) -> dict:
     return {"ok": False, "error": {"code": code, "message": message}}
 
 
+KEPT_ENVIRON = ("REMOTE_ADDR", "HTTP_X_FORWARDED_FOR", "HTTP_USER_AGENT")
+
+
 class TokenBucket:
     """Per-socket event budget: ``rate`` per second, bursts up to ``2 * rate``."""
 
@@ -84,6 +87,13 @@ class Gateway:
             self._refuse("unavailable", "the server cannot take connections right now")
         self.actors[sid] = actor
         self.budgets[sid] = TokenBucket(self.events_per_second)
+        # python-socketio keeps environ for the connection's lifetime; the HTTP
+        # request in it (with its headers, handler and response objects) and the
+        # headers copied into it are not needed once the person is signed in
+        # (docs/performance.md, idle memory)
+        kept = {key: environ[key] for key in KEPT_ENVIRON if key in environ}
+        environ.clear()
+        environ.update(kept)
         self.metrics.connects.labels("ok").inc()
         self.metrics.connections.inc()
 
