@@ -29,7 +29,16 @@ from server.outbox import SocketIOOutbox
 from server.static_routes import static_routes
 
 log = logging.getLogger(__name__)
-STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
+STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"  # of a checkout
+
+
+def static_root(settings: Settings) -> Path:
+    root = Path(settings.static_dir) if settings.static_dir else STATIC_ROOT
+    if not (root / "index.html").is_file():
+        # the API still works; people opening the page get a 404, the log says why
+        log.error("no browser client in %s: set static_dir (FAIRHALL_STATIC_DIR)", root)
+    return root
+
 
 SETTINGS = web.AppKey("settings", Settings)
 FAIR = web.AppKey("fair", Fair)
@@ -130,7 +139,7 @@ async def build_app(settings: Settings) -> web.Application:
     api = HttpApi(fair, tokens, admin_key, settings.base_url())
     app.add_routes(api.routes())
     sio.attach(app)
-    app.add_routes(static_routes(STATIC_ROOT))
+    app.add_routes(static_routes(static_root(settings)))
     app[DEMO_INVITES] = await seed_demo(fair, secret.encode()) if settings.demo else {}
 
     stop_reaper = asyncio.Event()

@@ -83,6 +83,9 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     ping_interval: Positive = 25.0
     ping_timeout: Positive = 20.0
     log_level: str = "info"
+    # the browser client (index.html, js/, i18n/, node_modules/ from `npm ci`); None =
+    # the static/ folder of this checkout, which a non-editable install does not carry
+    static_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.turn_urls and not self.turn_secret:

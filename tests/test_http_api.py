@@ -1,5 +1,7 @@
 """HTTP: health, readiness, metrics, read API, JSON errors."""
 
+from harness import running_node
+
 
 async def test_health_ready_and_metrics(node):
     assert await node.request("GET", "/healthz") == (200, {"ok": True})
@@ -71,3 +73,18 @@ async def test_errors_are_json_with_4xx(node):
         "POST", "/api/events/demo/halls", org["token"], json={"name": ""}
     )
     assert status == 400 and body["error"]["code"] == "invalid_payload"
+
+
+async def test_the_browser_client_can_be_served_from_another_folder(tmp_path):
+    """A non-editable install carries no static/: FAIRHALL_STATIC_DIR points at it."""
+    (tmp_path / "index.html").write_text("<!doctype html><title>elsewhere</title>")
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "main.js").write_text("export {};")
+    async with running_node(static_dir=str(tmp_path)) as node:
+        status, page = await node.request("GET", "/join/some-code")
+        assert status == 200 and b"<title>elsewhere</title>" in page
+        status, module = await node.request("GET", "/static/js/main.js")
+        assert status == 200 and module == b"export {};"
+        # socket.io-client is not there: a clear 503, not a bare 404
+        status, body = await node.request("GET", "/vendor/socket.io.esm.min.js")
+        assert status == 503 and body["error"]["code"] == "client_not_installed"
