@@ -17,7 +17,7 @@ from rooms.engine import Engine
 from rooms.fair import Fair
 from server import wire_json
 from server.auth import Tokens
-from server.config import Settings
+from server.config import ConfigError, Settings
 from server.demo import seed_demo
 from server.engines.memory import MemoryEngine
 from server.fanout import install_lanes
@@ -33,10 +33,13 @@ STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"  # of a checkout
 
 
 def static_root(settings: Settings) -> Path:
+    """Where the browser client is; a missing one stops the start with a clear error."""
     root = Path(settings.static_dir) if settings.static_dir else STATIC_ROOT
     if not (root / "index.html").is_file():
-        # the API still works; people opening the page get a 404, the log says why
-        log.error("no browser client in %s: set static_dir (FAIRHALL_STATIC_DIR)", root)
+        raise ConfigError(
+            f"no browser client in {root}: point static_dir (FAIRHALL_STATIC_DIR) at a "
+            "copy of static/ (a non-editable install does not carry it)"
+        )
     return root
 
 

@@ -10,7 +10,7 @@ import sys
 
 from aiohttp import web
 
-from server.app import ADMIN_KEY, DEMO_INVITES, FAIR, build_app
+from server.app import ADMIN_KEY, DEMO_INVITES, FAIR, build_app, static_root
 from server.config import ConfigError, Settings, load_settings
 
 
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args.pop("command")
     try:
         settings = load_settings(args)
+        static_root(settings)
     except (ConfigError, OSError) as exc:
         print(f"fairhall: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,9 @@
 """HTTP: health, readiness, metrics, read API, JSON errors."""
 
+import os
+import subprocess
+import sys
+
 from harness import running_node
 
 
@@ -88,3 +92,16 @@ async def test_the_browser_client_can_be_served_from_another_folder(tmp_path):
         # socket.io-client is not there: a clear 503, not a bare 404
         status, body = await node.request("GET", "/vendor/socket.io.esm.min.js")
         assert status == 503 and body["error"]["code"] == "client_not_installed"
+
+
+def test_a_missing_browser_client_stops_the_start_with_a_clear_error(tmp_path):
+    env = {**os.environ, "FAIRHALL_STATIC_DIR": str(tmp_path), "FAIRHALL_PORT": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--no-demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"no browser client in {tmp_path}" in done.stderr
