@@ -29,6 +29,7 @@ from aiohttp.web import WebSocketResponse
 from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers.aiohttp import WebSocket as EngineIOWebSocket
+from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
 from server.ws_reader import take_over
@@ -126,10 +127,6 @@ class Lane:
             self._on_overflow()
             transport.abort()  # connection_lost runs later, from the loop
 
-    async def send(self, pkt: eio_packet.Packet) -> None:
-        """Drop-in for engine.io's ``AsyncSocket.send`` (which queues)."""
-        self.write(eio_frame(pkt))
-
 
 class _NoQueue:
     """Stands in for engine.io's per-socket queue once the lane owns writing: the
@@ -185,14 +182,12 @@ class LaneWebSocket(EngineIOWebSocket):
                 lane.write(eio_frame(queued))
         socket.queue = NO_QUEUE
         socket.lane = lane
-        socket.send = lane.send  # every later packet takes the lane, in order
-        socket.schedule_ping = lambda: _ponged(socket)
+        socket.__class__ = LaneSocket  # every later packet takes the lane, in order
         # engine.io's own first ping is already scheduled; the Pinger does the rest
         lane.next_ping = time.monotonic() + 2 * self.server.ping_interval
         socket.connected = socket.upgraded = True
         if take_over(self._sock, request, socket, lane):
             lane.last_seen = time.monotonic()
-            socket.close = _hanging_up(socket.close, lane)
             return self._sock  # aiohttp finishes the request; the connection stays
         try:
             await self._read(socket)
@@ -226,20 +221,28 @@ class LaneWebSocket(EngineIOWebSocket):
         await super().close()
 
 
-def _hanging_up(close, lane: Lane):
-    """engine.io's ``socket.close`` that also ends the connection: with no handler
-    of aiohttp's waiting on it any more, nothing else would close the transport."""
+class LaneSocket(AsyncSocket):
+    """engine.io's socket once its lane writes for it (set as its class, so no
+    per-socket closure refers back to the socket: a closed connection is freed by
+    reference counting, not left for a rare full garbage collection).
 
-    async def close_and_hang_up(*args, **kwargs) -> None:
-        await close(*args, **kwargs)
-        lane.flush()  # the CLOSE packet goes before the end of the stream
-        lane.transport.close()
+    ``send`` takes the lane instead of engine.io's queue and writer task; the ping
+    cycle belongs to the Pinger; ``close`` also ends the stream, since after the
+    hand-over (server/ws_reader.py) no handler of aiohttp's would.
+    """
 
-    return close_and_hang_up
+    lane: Lane
 
+    async def send(self, pkt: eio_packet.Packet) -> None:
+        self.lane.write(eio_frame(pkt))
 
-def _ponged(socket) -> None:
-    socket.last_ping = None  # the ping cycle completed (engine.io's timeout check reads it)
+    def schedule_ping(self) -> None:
+        self.last_ping = None  # the ping cycle completed (engine.io's timeout check reads it)
+
+    async def close(self, wait=True, abort=False, reason=None):
+        await super().close(wait=wait, abort=abort, reason=reason)
+        self.lane.flush()  # the CLOSE packet goes before the end of the stream
+        self.lane.transport.close()
 
 
 class Pinger:

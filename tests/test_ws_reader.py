@@ -4,9 +4,11 @@ connection can end still ends it — for that one connection only."""
 
 import asyncio
 import base64
+import gc
 import json
 import os
 import struct
+import weakref
 
 from harness import eventually, running_node
 
@@ -192,3 +194,24 @@ async def test_a_client_that_stops_answering_pings_is_cut_off_and_leaves():
             assert len(sio.eio.sockets) == 1
         finally:
             ws.writer.close()
+
+
+async def test_a_closed_connection_is_freed_without_the_garbage_collector():
+    """Nothing of a connection refers back to it in a cycle, so it is freed when it
+    closes, not at the next (rare, with fairhall's GC tuning) full collection.
+    engine.io's own tasks hold a socket for up to a ping interval (hence a short one),
+    and its service task the last socket it looked at (hence someone who stays)."""
+    async with running_node(ping_interval=1, ping_timeout=2) as node:
+        sio = node.app[SIO]
+        person = await node.register("participant", name="Brief")
+        ws = await RawWebSocket.open(node)
+        await ws.signed_in(person["token"])
+        freed = weakref.ref(next(iter(sio.eio.sockets.values())))
+        await node.client(name="Stays")
+        gc.disable()
+        try:
+            ws.writer.close()
+            await eventually(lambda: len(sio.eio.sockets) == 1)
+            await eventually(lambda: freed() is None, within=8)
+        finally:
+            gc.enable()
