@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
         help="feed: an H.264 file passed through; publisher: a camera decoded and encoded once",
     )
     viewers.add_argument("--keyint", type=int, default=15, help="feed: frames between key frames")
+    churn = sub.add_parser(
+        "churn", help="the same people connect and disconnect, round after round"
+    )
+    churn.add_argument("--clients", type=int, default=2000)
+    churn.add_argument("--rounds", type=int, default=8)
     return parser
 
 

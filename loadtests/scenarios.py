@@ -159,6 +159,10 @@ async def run(args: argparse.Namespace, tmp: Path) -> int:
         from loadtests.mission import mission
 
         data = await mission(args, tmp)
+    elif args.scenario == "churn":
+        from loadtests.churn import churn
+
+        data = await churn(args, tmp)
     elif args.scenario == "viewers":
         from loadtests.viewers import viewers  # imports aiortc: only for this scenario
 
