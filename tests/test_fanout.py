@@ -1,13 +1,12 @@
 """The transport-level fan-out keeps every Socket.IO semantic the product relies on."""
 
 import asyncio
-import base64
 import json
-import os
 import socket
 
 import aiohttp
 from harness import eventually, running_node
+from raw_websocket import RawWebSocket
 
 from server.app import SIO
 
@@ -99,24 +98,9 @@ async def test_a_reader_that_stops_reading_is_dropped_and_does_not_stall_the_oth
         )  # a tiny window: the server's buffer must grow
         sock.connect(("127.0.0.1", int(node.base_url.rsplit(":", 1)[1])))
         sock.setblocking(False)
-        reader, writer = await asyncio.open_connection(sock=sock)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
-                f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        await reader.readuntil(b"\r\n\r\n")
-        payload = ("40" + json.dumps({"token": stuck["token"]})).encode()
-        mask = os.urandom(4)
-        writer.write(
-            bytes([0x81, 0x80 | len(payload)])
-            + mask
-            + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        )
-        await writer.drain()
+        ws = await RawWebSocket.open(node, sock)
+        ws.send_text("40" + json.dumps({"token": stuck["token"]}))
+        await ws.writer.drain()
         await eventually(lambda: fast.joined(lambda s, c: c["name"] == "Stuck"))
         # from here on the stuck client never reads again
         big = "x" * 16_000
@@ -128,7 +112,7 @@ async def test_a_reader_that_stops_reading_is_dropped_and_does_not_stall_the_oth
         await fast.wait_left(lambda s, pid: pid == stuck["person"]["id"])
         _, metrics = await node.request("GET", "/metrics")
         assert b"fairhall_slow_consumers_total 1.0" in metrics
-        writer.close()
+        ws.writer.close()
 
 
 async def test_emitting_to_a_room_with_a_dead_socket_is_harmless(node):
