@@ -1,29 +1,31 @@
-"""Chat: lobby, booth, session and direct-message channels with history.
+"""Chat: channels with history, for the lobby, direct messages, and whatever places
+other areas register (booths, sessions, site visits).
 
-Wire channel names: ``lobby``, ``booth:<id>``, ``session:<id>``, ``visit:<id>`` (a site
-visit's viewers), ``dm:<person>`` (or
-the canonical ``dm:<a>:<b>`` with ids sorted, which is what the server reports).
-History ids are engine stream ids and double as resume cursors.
+A channel kind is registered by the area that owns the place
+(``chat.add_kind("booth", resolver)``); the resolver checks the place exists and says
+who is inside, which error an outsider gets, and which booth's staff oversee it.
+Wire names: ``lobby``, ``dm:<person>`` (or the canonical ``dm:<a>:<b>`` with ids
+sorted, which the server reports), and ``<kind>:<id>`` for registered kinds. History
+ids are engine stream ids and double as resume cursors.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import msgspec
 
-from rooms.catalog import Catalog
-from rooms.context import Actor, Limits, Outbox
-from rooms.engine import Engine
-from rooms.errors import DomainError, Forbidden, InvalidInput, NotFound
-from rooms.models import ChatMessage, Mute, Visit
+from rooms import errors, names
+from rooms.area import Area
+from rooms.commands import CHAT, command
+from rooms.context import Actor, Services
+from rooms.errors import ErrorCode
+from rooms.models import ChatMessage, Person
+from rooms.moderation import Moderation
 from rooms.people import People
-from rooms.permissions import RANK, is_staff_of, require_moderator
-from rooms.protocol import Announce, ChatDelete, ChatHistory, ChatSend
-from rooms.ratelimit import RateLimiter
-from rooms.store import Collection
+from rooms.permissions import BOOTH_STAFF, MESSAGE_AUTHOR, Perm, allows, require
+from rooms.protocol import ChatDelete, ChatHistory, ChatSend
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(ChatMessage).decode
@@ -32,59 +34,45 @@ _decode = msgspec.msgpack.Decoder(ChatMessage).decode
 @dataclass(frozen=True)
 class Channel:
     name: str  # canonical wire name
-    key: str  # history key in the engine
+    key: str  # its history stream
     rooms: tuple[str, ...]  # Socket.IO rooms that receive it live
-    booth_id: str | None = None
-    session_id: str | None = None
-    visit_id: str | None = None
-    visit_booth_id: str | None = None  # the booth whose staff host that visit
+    inside: Callable[[Actor], bool] | None = None  # None: everyone who can resolve it
+    outside: ErrorCode | None = None  # the refusal for someone not inside
+    staff_booth: str | None = None  # the booth whose staff oversee it
 
 
-class Chat:
-    def __init__(
-        self,
-        engine: Engine,
-        outbox: Outbox,
-        catalog: Catalog,
-        people: People,
-        limits: Limits,
-        clock=time.time,
-    ) -> None:
-        self.engine = engine
-        self.outbox = outbox
-        self.catalog = catalog
+ChannelResolver = Callable[[Actor, str], Awaitable[Channel]]
+
+
+class Chat(Area):
+    name = "chat"
+
+    def __init__(self, services: Services, people: People, moderation: Moderation) -> None:
+        super().__init__(services)
         self.people = people
-        self.limits = limits
-        self.clock = clock
-        self.rate = RateLimiter(engine)
+        self.moderation = moderation
+        self._kinds: dict[str, ChannelResolver] = {"dm": self._direct}
 
-    def visits(self, event_id: str) -> Collection[Visit]:
-        return Collection(self.engine, f"ev:{event_id}:visits", Visit)
+    def add_kind(self, kind: str, resolver: ChannelResolver) -> None:
+        """Serve channels ``<kind>:<id>``; ``resolver(actor, id)`` builds the Channel
+        (and raises when the place does not exist)."""
+        if kind in self._kinds:
+            raise ValueError(f"chat channel kind {kind!r} registered twice")
+        self._kinds[kind] = resolver
 
-    def mutes(self, event_id: str) -> Collection[Mute]:
-        return Collection(self.engine, f"ev:{event_id}:mutes", Mute)
+    def channel(self, event_id: str, name: str, rooms: tuple[str, ...], **rules) -> Channel:
+        """A Channel of the event named ``name`` (for resolvers)."""
+        return Channel(name, names.history_stream(event_id, name), rooms, **rules)
 
     async def resolve(self, actor: Actor, name: str) -> Channel:
-        """Check the channel exists and the actor may use it."""
-        eid = actor.event_id
-        kind, _, rest = name.partition(":")
-        if name == "lobby":
-            return Channel("lobby", f"chat:{eid}:lobby", (f"event:{eid}",))
-        if kind == "booth" and rest:
-            await self.catalog.booth(eid, rest)
-            return Channel(name, f"chat:{eid}:{name}", (name,), booth_id=rest)
-        if kind == "session" and rest:
-            await self.catalog.schedule_item(eid, rest)
-            return Channel(name, f"chat:{eid}:{name}", (name,), session_id=rest)
-        if kind == "visit" and rest:
-            visit = await self.visits(eid).get(rest)
-            if visit is None:
-                raise NotFound("visit", code="visit_not_found")
-            key = f"chat:{eid}:{name}"
-            return Channel(name, key, (name,), visit_id=rest, visit_booth_id=visit.booth_id)
-        if kind == "dm" and rest:
-            return await self._direct(actor, rest)
-        raise InvalidInput(f"unknown channel {name!r}", code="bad_channel")
+        """Check the channel exists and the actor may see it."""
+        if name == names.LOBBY:
+            return self.channel(actor.event_id, name, (names.event_room(actor.event_id),))
+        kind, rest = names.split(name)
+        resolver = self._kinds.get(kind)
+        if resolver is None or not rest:
+            raise errors.BAD_CHANNEL(f"unknown channel {name!r}")
+        return await resolver(actor, rest)
 
     async def _direct(self, actor: Actor, rest: str) -> Channel:
         me = actor.person.id
@@ -93,103 +81,67 @@ class Chat:
             pair = {me, ids[0]}
         elif len(ids) == 2:
             if me not in ids:
-                raise Forbidden("this is not your conversation")
+                raise errors.FORBIDDEN("this is not your conversation")
             pair = set(ids)
         else:
-            raise InvalidInput(f"unknown channel dm:{rest}", code="bad_channel")
+            raise errors.BAD_CHANNEL(f"unknown channel dm:{rest}")
         if len(pair) != 2:
-            raise InvalidInput("you cannot message yourself", code="bad_channel")
+            raise errors.BAD_CHANNEL("you cannot message yourself")
         (other,) = pair - {me}
         target = await self.people.get(actor.event_id, other)
         if target.removed:
-            raise NotFound("person", code="person_not_found")
+            raise errors.PERSON_NOT_FOUND()
         a, b = sorted(pair)
-        name = f"dm:{a}:{b}"
-        return Channel(name, f"chat:{actor.event_id}:{name}", (f"user:{a}", f"user:{b}"))
-
-    # sending ------------------------------------------------------------------
-    @staticmethod
-    def _require_inside(actor: Actor, channel: Channel, reading: bool) -> None:
-        """Booth and session chat belong to the people there. Staff and moderators
-        may read without entering (to moderate), but speak only from inside."""
-        person = actor.person
-        staff_of = channel.booth_id or channel.visit_booth_id
-        overseer = RANK[person.role] >= RANK["moderator"] or (
-            staff_of is not None and is_staff_of(person, staff_of)
+        return self.channel(
+            actor.event_id, names.dm_channel(a, b), (names.user_room(a), names.user_room(b))
         )
-        if reading and overseer:
-            return
-        if channel.booth_id and actor.booth_id != channel.booth_id:
-            raise DomainError("not_in_booth", "enter the booth to chat there")
-        if channel.session_id and actor.session_id != channel.session_id:
-            raise DomainError("not_in_session", "join the session to chat there")
-        if channel.visit_id and actor.visit_id != channel.visit_id:
-            raise DomainError("not_in_visit", "join the visit to chat there")
 
+    @staticmethod
+    def oversees(person: Person, channel: Channel) -> bool:
+        """Moderators, and a booth's staff in its channels, may read without entering
+        and delete any message there."""
+        return allows(person, Perm.CHAT_DELETE, (BOOTH_STAFF, channel.staff_booth))
+
+    def _require_inside(self, actor: Actor, channel: Channel, reading: bool) -> None:
+        """A place's chat belongs to the people there; its overseers may read it from
+        outside, but speak only from inside."""
+        if channel.inside is None or channel.inside(actor):
+            return
+        if reading and self.oversees(actor.person, channel):
+            return
+        raise (channel.outside or errors.FORBIDDEN)()
+
+    def check_text(self, text: str) -> None:
+        if not text:
+            raise errors.MESSAGE_EMPTY()
+        if len(text) > self.limits.chat_max_length:
+            raise errors.MESSAGE_TOO_LONG(
+                f"messages are limited to {self.limits.chat_max_length} characters"
+            )
+
+    @command("chat:send", ChatSend, Perm.CHAT_WRITE, rate=CHAT)
     async def send(self, actor: Actor, req: ChatSend) -> ChatMessage:
+        """Post a message; everyone in the channel gets it as chat:message."""
         channel = await self.resolve(actor, req.channel)
         self._require_inside(actor, channel, reading=False)
         text = req.text.strip()
-        self._check_text(text)
-        await self._check_not_muted(actor)
-        limits = self.limits
-        await self.rate.hit(
-            f"chat:{actor.person.id}", limits.chat_rate_count, limits.chat_rate_window
-        )
+        self.check_text(text)
+        await self.moderation.check_not_muted(actor)
         message = ChatMessage(
-            channel=channel.name, author=actor.person.card(), text=text, ts=self.clock()
+            channel=channel.name, author=actor.person.card(), text=text, ts=self.now()
         )
         message.id = await self.engine.history_append(
-            channel.key, _encode(message), limits.history_max_len
+            channel.key, _encode(message), self.limits.history_max_len
         )
         for room in channel.rooms:
             await self.outbox.emit(room, "chat:message", message)
         return message
 
-    async def announce(self, actor: Actor, req: Announce) -> ChatMessage:
-        require_moderator(actor.person)
-        text = req.text.strip()
-        self._check_text(text)
-        await self._check_not_muted(actor)
-        eid = actor.event_id
-        message = ChatMessage(
-            channel="announcements",
-            author=actor.person.card(),
-            text=text,
-            ts=self.clock(),
-            kind="announcement",
-        )
-        message.id = await self.engine.history_append(
-            f"chat:{eid}:announcements", _encode(message), self.limits.announcement_history
-        )
-        await self.outbox.emit(f"event:{eid}", "lobby:announcement", message)
-        return message
-
-    async def announcements(self, event_id: str) -> list[ChatMessage]:
-        entries = await self.engine.history_before(
-            f"chat:{event_id}:announcements", None, self.limits.announcement_history
-        )
-        return [self._decode(entry_id, raw) for entry_id, raw in entries]
-
-    def _check_text(self, text: str) -> None:
-        if not text:
-            raise InvalidInput("empty message", code="message_empty")
-        if len(text) > self.limits.chat_max_length:
-            raise InvalidInput(
-                f"messages are limited to {self.limits.chat_max_length} characters",
-                code="message_too_long",
-            )
-
-    async def _check_not_muted(self, actor: Actor) -> None:
-        mute = await self.mutes(actor.event_id).get(actor.person.id)
-        if mute is not None and mute.until > self.clock():
-            until = datetime.fromtimestamp(mute.until, UTC).strftime("%Y-%m-%d %H:%M UTC")
-            raise DomainError("muted", f"you are muted until {until}")
-
-    # reading -------------------------------------------------------------------
+    @command("chat:history", ChatHistory, Perm.CHAT_READ)
     async def history(self, actor: Actor, req: ChatHistory) -> dict:
+        """A page of a channel's messages: the newest, older ones, or those since a cursor."""
         if req.before is not None and req.since is not None:
-            raise InvalidInput("give either before or since, not both")
+            raise errors.INVALID_PAYLOAD("give either before or since, not both")
         channel = await self.resolve(actor, req.channel)
         self._require_inside(actor, channel, reading=True)
         limit = min(req.limit, self.limits.history_page_max)
@@ -201,34 +153,36 @@ class Chat:
             entries = await self.engine.history_before(channel.key, req.before, limit + 1)
             has_more = len(entries) > limit
             entries = entries[-limit:]
-        messages = [self._decode(entry_id, raw) for entry_id, raw in entries]
+        messages = [decode_message(entry_id, raw) for entry_id, raw in entries]
         return {"channel": channel.name, "messages": messages, "has_more": has_more}
 
-    @staticmethod
-    def _decode(entry_id: str, raw: bytes) -> ChatMessage:
-        message = _decode(raw)
-        message.id = entry_id
-        return message
-
-    # moderation ------------------------------------------------------------------
+    @command("chat:delete", ChatDelete, Perm.CHAT_DELETE)
     async def delete(self, actor: Actor, req: ChatDelete) -> dict:
+        """Delete a message: its author, the channel's overseers."""
         channel = await self.resolve(actor, req.channel)
         raw = await self.engine.history_get(channel.key, req.id)
         if raw is None:
-            raise NotFound("message", code="message_not_found")
-        message = self._decode(req.id, raw)
-        person = actor.person
-        allowed = (
-            RANK[person.role] >= RANK["moderator"]
-            or message.author.id == person.id
-            or (channel.booth_id is not None and is_staff_of(person, channel.booth_id))
-            or (channel.visit_booth_id is not None and is_staff_of(person, channel.visit_booth_id))
+            raise errors.MESSAGE_NOT_FOUND()
+        message = decode_message(req.id, raw)
+        require(
+            actor.person,
+            Perm.CHAT_DELETE,
+            (MESSAGE_AUTHOR, message.author.id),
+            (BOOTH_STAFF, channel.staff_booth),
+            message="only moderators, the booth's staff or the author may delete this",
         )
-        if not allowed:
-            raise Forbidden("only moderators, the booth's staff or the author may delete this")
         if await self.engine.history_delete(channel.key, req.id):
+            deleted = {"channel": channel.name, "id": req.id}
             for room in channel.rooms:
-                await self.outbox.emit(
-                    room, "chat:deleted", {"channel": channel.name, "id": req.id}
-                )
+                await self.outbox.emit(room, "chat:deleted", deleted)
         return {"channel": channel.name, "id": req.id}
+
+
+def encode_message(message: ChatMessage) -> bytes:
+    return _encode(message)
+
+
+def decode_message(entry_id: str, raw: bytes) -> ChatMessage:
+    message = _decode(raw)
+    message.id = entry_id
+    return message

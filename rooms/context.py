@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from rooms.engine import Engine
 from rooms.models import Person
 
 
@@ -31,9 +34,8 @@ class Limits:
 class Outbox(Protocol):
     """Delivery to connected sockets, implemented by server/ over Socket.IO.
 
-    Rooms: ``event:{id}`` (lobby), ``booth:{id}``, ``session:{id}``, ``user:{id}``,
-    ``staff:{booth_id}`` (that booth's staff while inside it), and every sid (one
-    socket). Emits reach sockets on every node.
+    Rooms are named by rooms/names.py; every sid is also a room (one socket). Emits
+    reach sockets on every node.
     """
 
     async def emit(self, room: str, event: str, data: Any, skip_sid: str | None = None) -> None: ...
@@ -46,18 +48,31 @@ class Outbox(Protocol):
         """Close every socket of that person, on every node."""
 
 
-@dataclass
 class Actor:
-    """One connected socket and the person behind it (the gateway owns it)."""
+    """One signed-in socket and the person behind it (the gateway creates it once per
+    socket). Where the socket is (a booth, a call, a visit) is each area's own state,
+    keyed by ``sid``."""
 
-    sid: str
-    person: Person
-    booth_id: str | None = None
-    session_id: str | None = None
-    call_id: str | None = None  # the video call this socket joined (the engine decides)
-    knock_id: str | None = None  # the booth call this socket knocked at
-    visit_id: str | None = None  # the site visit this socket joined (viewers' room)
+    __slots__ = ("person", "sid")
+
+    def __init__(self, sid: str, person: Person) -> None:
+        self.sid = sid
+        self.person = person
 
     @property
     def event_id(self) -> str:
         return self.person.event_id
+
+
+@dataclass
+class Services:
+    """What every area is built with. ``clock`` is read at each use, so a test can
+    move time for the whole node."""
+
+    engine: Engine
+    outbox: Outbox
+    limits: Limits = field(default_factory=Limits)
+    clock: Callable[[], float] = time.time
+
+    def now(self) -> float:
+        return self.clock()

@@ -7,17 +7,17 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms.errors import InvalidInput
+from rooms import errors
 
 T = TypeVar("T")
 
 
 def _check_fields(data: Any, editable: Iterable[str]) -> dict:
     if not isinstance(data, dict):
-        raise InvalidInput("expected a JSON object")
+        raise errors.INVALID_PAYLOAD("expected a JSON object")
     unknown = sorted(set(data) - set(editable))
     if unknown:
-        raise InvalidInput(f"fields not allowed here: {', '.join(map(str, unknown))}")
+        raise errors.INVALID_PAYLOAD(f"fields not allowed here: {', '.join(map(str, unknown))}")
     return data
 
 
@@ -27,7 +27,7 @@ def build(record_type: type[T], data: Any, editable: Iterable[str], **fixed: Any
     try:
         return msgspec.convert({**fields, **fixed}, record_type)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(str(exc)) from None
+        raise errors.INVALID_PAYLOAD(str(exc)) from None
 
 
 def patch(record: T, data: Any, editable: Iterable[str]) -> T:
@@ -37,4 +37,4 @@ def patch(record: T, data: Any, editable: Iterable[str]) -> T:
     try:
         return msgspec.convert(merged, type(record))
     except msgspec.ValidationError as exc:
-        raise InvalidInput(str(exc)) from None
+        raise errors.INVALID_PAYLOAD(str(exc)) from None

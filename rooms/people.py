@@ -5,17 +5,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from typing import Annotated
 
 from msgspec import Meta, Struct
 
+from rooms import errors
+from rooms.area import Area
 from rooms.catalog import Catalog
-from rooms.engine import Engine
-from rooms.errors import DomainError, InvalidInput, NotFound
+from rooms.commands import command
+from rooms.context import Actor, Services
 from rooms.ids import new_id
-from rooms.models import Country, Id, Invite, Language, Name, Person, Role, Sector, ShortText
-from rooms.permissions import require_organizer
+from rooms.models import (
+    Country,
+    Id,
+    Invite,
+    Language,
+    Name,
+    Person,
+    PersonCard,
+    Role,
+    Sector,
+    ShortText,
+)  # fmt: skip
+from rooms.permissions import Perm, require
+from rooms.protocol import PersonRef
 from rooms.store import Collection
 
 
@@ -38,12 +51,19 @@ class InviteRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     label: ShortText = ""
 
 
-class People:
-    def __init__(self, engine: Engine, catalog: Catalog, clock=time.time) -> None:
-        self.engine = engine
+class People(Area):
+    name = "people"
+
+    def __init__(self, services: Services, catalog: Catalog) -> None:
+        super().__init__(services)
         self.catalog = catalog
-        self.clock = clock
-        self.invites = Collection(engine, "invites", Invite)
+        self.invites = Collection(self.engine, "invites", Invite)
+
+    @command("people:get", PersonRef, Perm.LOBBY_READ)
+    async def card(self, actor: Actor, ref: PersonRef) -> PersonCard:
+        """What others may see of one person."""
+        person = await self.get(actor.event_id, ref.person_id)
+        return person.card()
 
     def people(self, event_id: str) -> Collection[Person]:
         return Collection(self.engine, f"ev:{event_id}:people", Person)
@@ -51,7 +71,7 @@ class People:
     async def get(self, event_id: str, person_id: str) -> Person:
         person = await self.people(event_id).get(person_id)
         if person is None:
-            raise NotFound("person", code="person_not_found")
+            raise errors.PERSON_NOT_FOUND()
         return person
 
     async def list(self, event_id: str) -> list[Person]:
@@ -64,7 +84,7 @@ class People:
     async def mint_invite(self, actor: Person | None, event_id: str, req: InviteRequest) -> Invite:
         """Organizers mint invites; ``actor`` None is the server itself (admin key, demo)."""
         if actor is not None:
-            require_organizer(actor)
+            require(actor, Perm.INVITES_MANAGE)
         await self.catalog.event(event_id)
         return await self._store_invite(event_id, req, secrets.token_urlsafe(12), actor)
 
@@ -82,12 +102,12 @@ class People:
         self, event_id: str, req: InviteRequest, code: str, actor: Person | None
     ) -> Invite:
         if req.role == "exhibitor" and not req.booth_ids:
-            raise InvalidInput("an exhibitor invite must name at least one booth")
+            raise errors.INVALID_PAYLOAD("an exhibitor invite must name at least one booth")
         if req.role != "exhibitor" and req.booth_ids:
-            raise InvalidInput("only exhibitor invites carry booths")
+            raise errors.INVALID_PAYLOAD("only exhibitor invites carry booths")
         for booth_id in req.booth_ids:
             await self.catalog.booth(event_id, booth_id)
-        expires = self.clock() + req.expires_in_hours * 3600 if req.expires_in_hours else None
+        expires = self.now() + req.expires_in_hours * 3600 if req.expires_in_hours else None
         invite = Invite(
             code=code,
             event_id=event_id,
@@ -104,26 +124,26 @@ class People:
     async def usable_invite(self, code: str) -> Invite:
         invite = await self.invites.get(code)
         if invite is None or invite.revoked:
-            raise NotFound("invite", code="invite_invalid")
-        if invite.expires_at is not None and invite.expires_at <= self.clock():
-            raise DomainError("invite_expired", "this invite link has expired", status=410)
+            raise errors.INVITE_INVALID()
+        if invite.expires_at is not None and invite.expires_at <= self.now():
+            raise errors.INVITE_EXPIRED()
         return invite
 
     async def list_invites(self, actor: Person, event_id: str) -> list[Invite]:
-        require_organizer(actor)
+        require(actor, Perm.INVITES_MANAGE)
         invites = [i for i in await self.invites.all() if i.event_id == event_id]
         return sorted(invites, key=lambda i: (i.role, i.label, i.code))
 
     async def list_for(self, actor: Person) -> list[Person]:
         """Everyone registered for the actor's event (organizers' figures)."""
-        require_organizer(actor)
+        require(actor, Perm.PEOPLE_LIST)
         return await self.list(actor.event_id)
 
     async def revoke_invite(self, actor: Person, code: str) -> None:
-        require_organizer(actor)
+        require(actor, Perm.INVITES_MANAGE)
         invite = await self.invites.get(code)
         if invite is None or invite.event_id != actor.event_id:
-            raise NotFound("invite", code="invite_invalid")
+            raise errors.INVITE_INVALID()
         invite.revoked = True
         await self.invites.put(code, invite)
 
@@ -133,15 +153,15 @@ class People:
         if invite.max_uses is not None:
             used = await self.engine.incr(f"invite-uses:{invite.code}")
             if used > invite.max_uses:
-                raise DomainError("invite_used_up", "this invite link has been used up", 410)
+                raise errors.INVITE_USED_UP()
         name, company = form.name.strip(), form.company.strip()
         if not name or not company:
-            raise InvalidInput("name and company must not be blank")
+            raise errors.INVALID_PAYLOAD("name and company must not be blank")
         booth_ids = [
             b for b in invite.booth_ids if await self.catalog.booths(invite.event_id).get(b)
         ]
         if invite.role == "exhibitor" and not booth_ids:
-            raise NotFound("invite", code="invite_invalid")  # its booths were deleted
+            raise errors.INVITE_INVALID()  # its booths were deleted
         person = Person(
             id=new_id("p-"),
             event_id=invite.event_id,
@@ -152,7 +172,7 @@ class People:
             sector=form.sector,
             language=form.language,
             booth_ids=booth_ids,
-            created_at=self.clock(),
+            created_at=self.now(),
         )
         await self.save(person)
         return person

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
+from rooms import names
 from rooms.context import Actor, Outbox
 from rooms.engine import Engine
 from rooms.models import PersonCard
@@ -87,12 +88,12 @@ class Presence:
         self.engine = engine
         self.outbox = outbox
         self.notices = PresenceNotices(engine, outbox, interval, detail_limit)
-        self._reap_handlers: list[tuple[str, ReapHandler]] = []
+        self._reap_handlers: dict[str, ReapHandler] = {}
 
-    def on_reaped(self, prefix: str, handler: ReapHandler) -> None:
-        """Scopes starting with ``prefix`` (e.g. calls) are told about reaped members by
-        ``handler(scope, member)`` instead of a presence notice."""
-        self._reap_handlers.append((prefix, handler))
+    def on_reaped(self, kind: str, handler: ReapHandler) -> None:
+        """Scopes of ``kind`` (e.g. ``call``, see rooms/names.py) are told about reaped
+        members by ``handler(scope, member)`` instead of a presence notice."""
+        self._reap_handlers[kind] = handler
 
     async def enter(self, scope: str, actor: Actor) -> None:
         await self.outbox.join(actor.sid, scope)
@@ -126,13 +127,15 @@ class Presence:
         cards.sort(key=lambda c: (c.name.casefold(), c.id))
         return cards if limit is None else cards[:limit]
 
+    async def count(self, scope: str) -> int:
+        """How many people (not sockets) are in ``scope``."""
+        return await self.engine.presence_count(scope)
+
     async def reap(self) -> int:
         """Remove the people of crashed nodes and tell their rooms."""
         gone = await self.engine.reap_dead_nodes()
         for scope, member in gone:
-            handler = next(
-                (h for prefix, h in self._reap_handlers if scope.startswith(prefix)), None
-            )
+            handler = self._reap_handlers.get(names.split(scope)[0])
             if handler is None:
                 self.notices.add(scope, member, None)
             else:

@@ -18,23 +18,23 @@ hosts see them all and mark them answered; everyone in the visit sees both.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Protocol
 
 import msgspec
 from msgspec import Meta
 
+from rooms import errors, names
+from rooms.area import Area
 from rooms.catalog import Catalog
-from rooms.chat import Chat
-from rooms.context import Actor, Limits, Outbox
-from rooms.engine import Engine
-from rooms.errors import DomainError, Forbidden, InvalidInput, NotFound
+from rooms.chat import Channel, Chat
+from rooms.commands import CHAT, command
+from rooms.context import Actor, Services
 from rooms.ids import new_id
 from rooms.models import AwareDatetime, Id, Language, Name, Person, Question, Visit, VisitSource
-from rooms.permissions import can_edit_booth
+from rooms.moderation import Moderation
+from rooms.permissions import BOOTH_STAFF, Perm, allows, require
 from rooms.presence import Presence
 from rooms.protocol import Empty, Request, SessionDescription
-from rooms.ratelimit import RateLimiter
 from rooms.store import Collection
 
 Chapter = Annotated[str, Meta(max_length=80)]
@@ -106,35 +106,50 @@ class MediaHubs(Protocol):
         """Close that socket's connections to the hub (no error when there are none)."""
 
 
-def visit_room(visit_id: str) -> str:
-    return f"visit:{visit_id}"
-
-
 def is_visit_host(person: Person, visit: Visit) -> bool:
-    return can_edit_booth(person, visit.booth_id)
+    """Its booth's staff and organizers host a visit."""
+    return allows(person, Perm.VISIT_HOST, (BOOTH_STAFF, visit.booth_id))
 
 
-class Visits:
+HOSTS_ONLY = "only this booth's staff or an organizer may do this"
+
+
+class Visits(Area):
+    name = "visit"
+
     def __init__(
         self,
-        engine: Engine,
-        outbox: Outbox,
+        services: Services,
         catalog: Catalog,
-        chat: Chat,
         presence: Presence,
-        limits: Limits,
+        chat: Chat,
+        moderation: Moderation,
         media: MediaHubs | None = None,
-        clock=time.time,
     ) -> None:
-        self.engine = engine
-        self.outbox = outbox
+        super().__init__(services)
         self.catalog = catalog
-        self.chat = chat
         self.presence = presence
-        self.limits = limits
+        self.chat = chat
+        self.moderation = moderation
         self.media = media
-        self.clock = clock
-        self.rate = RateLimiter(engine)
+        self._joined: dict[str, str] = {}  # sid -> the visit that socket joined
+        chat.add_kind("visit", self._channel)
+
+    def joined(self, actor: Actor) -> str | None:
+        """The visit this socket follows, if any."""
+        return self._joined.get(actor.sid)
+
+    async def _channel(self, actor: Actor, visit_id: str) -> Channel:
+        visit = await self.visit(actor.event_id, visit_id)
+        room = names.visit_room(visit.id)
+        return self.chat.channel(
+            actor.event_id,
+            room,
+            (room,),
+            inside=lambda a: self.joined(a) == visit_id,
+            outside=errors.NOT_IN_VISIT,
+            staff_booth=visit.booth_id,
+        )
 
     # records --------------------------------------------------------------------------
     def records(self, event_id: str) -> Collection[Visit]:
@@ -146,22 +161,21 @@ class Visits:
     async def visit(self, event_id: str, visit_id: str) -> Visit:
         visit = await self.records(event_id).get(visit_id)
         if visit is None:
-            raise NotFound("visit", code="visit_not_found")
+            raise errors.VISIT_NOT_FOUND()
         return visit
 
     async def _hosted(self, actor: Actor, visit_id: str) -> Visit:
         visit = await self.visit(actor.event_id, visit_id)
-        if not is_visit_host(actor.person, visit):
-            raise Forbidden("only this booth's staff or an organizer may do this")
+        require(actor.person, Perm.VISIT_HOST, (BOOTH_STAFF, visit.booth_id), message=HOSTS_ONLY)
         return visit
 
     @staticmethod
     def _not_ended(visit: Visit) -> None:
         if visit.state == "ended":
-            raise DomainError("visit_ended", "this visit has ended")
+            raise errors.VISIT_ENDED()
 
     async def _viewers(self, visit_id: str) -> int:
-        return await self.engine.presence_count(visit_room(visit_id))
+        return await self.presence.count(names.visit_room(visit_id))
 
     async def _question_list(self, event_id: str, visit_id: str) -> list[Question]:
         questions = await self.questions(event_id, visit_id).all()
@@ -170,18 +184,24 @@ class Visits:
     async def _changed(self, visit: Visit, lobby: bool) -> None:
         """State and schedule changes go to the whole event (lists show them); the
         chapter only to the visit's room."""
-        room = f"event:{visit.event_id}" if lobby else visit_room(visit.id)
+        room = names.event_room(visit.event_id) if lobby else names.visit_room(visit.id)
         await self.outbox.emit(room, "visit:updated", visit)
 
     # scheduling --------------------------------------------------------------------------
+    @command("visit:create", VisitCreate, Perm.VISIT_HOST)
     async def create(self, actor: Actor, req: VisitCreate) -> Visit:
+        """Schedule a visit of a booth (its staff; organizers)."""
         booth = await self.catalog.booth(actor.event_id, req.booth_id)
-        if not can_edit_booth(actor.person, booth.id):
-            raise Forbidden("only this booth's staff or an organizer may schedule its visits")
+        require(
+            actor.person,
+            Perm.VISIT_HOST,
+            (BOOTH_STAFF, booth.id),
+            message="only this booth's staff or an organizer may schedule its visits",
+        )
         if req.session_id is not None:
             item = await self.catalog.schedule_item(actor.event_id, req.session_id)
             if item.kind != "site_visit":
-                raise InvalidInput("that schedule item is not a site visit")
+                raise errors.INVALID_PAYLOAD("that schedule item is not a site visit")
         visit = Visit(
             id=new_id("v-"),
             event_id=actor.event_id,
@@ -191,12 +211,13 @@ class Visits:
             languages=list(dict.fromkeys(req.languages)),
             session_id=req.session_id,
             created_by=actor.person.id,
-            created_at=self.clock(),
+            created_at=self.now(),
         )
         await self.records(actor.event_id).put(visit.id, visit)
-        await self.outbox.emit(f"event:{actor.event_id}", "visit:created", visit)
+        await self.outbox.emit(names.event_room(actor.event_id), "visit:created", visit)
         return visit
 
+    @command("visit:list", Empty, Perm.VISIT_WATCH)
     async def list(self, actor: Actor, _: Empty) -> list[dict]:
         """Every visit of the event, live first, then by start time."""
         order = {"live": 0, "scheduled": 1, "ended": 2}
@@ -209,17 +230,21 @@ class Visits:
             for v in visits
         ]
 
+    @command("visit:get", VisitRef, Perm.VISIT_WATCH)
     async def get(self, actor: Actor, req: VisitRef) -> dict:
+        """A visit, whether you host and follow it, its viewers and questions."""
         visit = await self.visit(actor.event_id, req.visit_id)
         return {
             "visit": visit,
             "host": is_visit_host(actor.person, visit),
-            "joined": actor.visit_id == visit.id,
+            "joined": self.joined(actor) == visit.id,
             "viewers": await self._viewers(visit.id),
             "questions": await self._question_list(actor.event_id, visit.id),
         }
 
+    @command("visit:update", VisitUpdate, Perm.VISIT_HOST)
     async def update(self, actor: Actor, req: VisitUpdate) -> Visit:
+        """Change the title, start, languages, or the chapter shown now (hosts)."""
         visit = await self._hosted(actor, req.visit_id)
         self._not_ended(visit)
         lobby = False
@@ -237,30 +262,34 @@ class Visits:
         return visit
 
     # going live ----------------------------------------------------------------------------
+    @command("visit:start", VisitStart, Perm.VISIT_HOST)
     async def start(self, actor: Actor, req: VisitStart) -> Visit:
+        """Go live, from the guide's browser or a configured feed (hosts)."""
         visit = await self._hosted(actor, req.visit_id)
         self._not_ended(visit)
         if req.source == "media" and req.media is None:
-            raise InvalidInput("source media needs the name of a configured feed")
+            raise errors.INVALID_PAYLOAD("source media needs the name of a configured feed")
         if req.source == "browser" and req.media is not None:
-            raise InvalidInput("a browser source takes no media name")
+            raise errors.INVALID_PAYLOAD("a browser source takes no media name")
         if visit.state == "live":
             if visit.source != req.source:
-                raise DomainError("visit_live", "this visit is live with another source")
+                raise errors.VISIT_LIVE("this visit is live with another source")
             return visit  # a guide coming back after a reload
         if self.media is not None:
             await self.media.open(visit, req.media)
         visit.state, visit.source = "live", req.source
-        visit.guide, visit.started_at = actor.person.card(), self.clock()
+        visit.guide, visit.started_at = actor.person.card(), self.now()
         await self.records(actor.event_id).put(visit.id, visit)
         await self._changed(visit, lobby=True)
         return visit
 
+    @command("visit:end", VisitRef, Perm.VISIT_HOST)
     async def end(self, actor: Actor, req: VisitRef) -> Visit:
+        """End a visit (or cancel a scheduled one) for good (hosts)."""
         visit = await self._hosted(actor, req.visit_id)
         self._not_ended(visit)
         was_live = visit.state == "live"
-        visit.state, visit.ended_at = "ended", self.clock()
+        visit.state, visit.ended_at = "ended", self.now()
         await self.records(actor.event_id).put(visit.id, visit)
         if was_live and self.media is not None:
             await self.media.close(visit.id)
@@ -268,113 +297,121 @@ class Visits:
         return visit
 
     # joining and watching -------------------------------------------------------------------
+    @command("visit:join", VisitRef, Perm.VISIT_WATCH)
     async def join(self, actor: Actor, req: VisitRef) -> dict:
+        """Follow a visit: its viewers, chat, questions and chapters (then visit:watch)."""
         visit = await self.visit(actor.event_id, req.visit_id)
         self._not_ended(visit)
-        if actor.visit_id is not None and actor.visit_id != visit.id:
+        current = self.joined(actor)
+        if current is not None and current != visit.id:
             await self._leave(actor)
-        if actor.visit_id != visit.id:
-            actor.visit_id = visit.id
-            await self.presence.enter(visit_room(visit.id), actor)
+        if current != visit.id:
+            self._joined[actor.sid] = visit.id
+            await self.presence.enter(names.visit_room(visit.id), actor)
         view = await self.get(actor, req)
-        view["chat_channel"] = visit_room(visit.id)
+        view["chat_channel"] = names.visit_room(visit.id)
         return view
 
+    @command("visit:leave", VisitRef, Perm.VISIT_WATCH)
     async def leave(self, actor: Actor, req: VisitRef) -> dict:
-        if actor.visit_id != req.visit_id:
-            raise DomainError("not_in_visit", "you have not joined this visit")
+        """Stop following a visit (and watching its video)."""
+        if self.joined(actor) != req.visit_id:
+            raise errors.NOT_IN_VISIT("you have not joined this visit")
         await self._leave(actor)
         return {"visit_id": req.visit_id}
 
     async def _leave(self, actor: Actor) -> None:
-        visit_id, actor.visit_id = actor.visit_id, None
+        visit_id = self._joined.pop(actor.sid, None)
         if visit_id is None:
             return
-        await self.presence.leave(visit_room(visit_id), actor)
+        await self.presence.leave(names.visit_room(visit_id), actor)
         if self.media is not None:
             await self.media.unwatch(visit_id, actor.sid)
 
-    async def disconnect(self, actor: Actor) -> None:
-        visit_id, actor.visit_id = actor.visit_id, None
+    async def on_disconnect(self, actor: Actor) -> None:
+        visit_id = self._joined.pop(actor.sid, None)
         if visit_id is None:
             return
-        await self.presence.forget(visit_room(visit_id), actor.sid)
+        await self.presence.forget(names.visit_room(visit_id), actor.sid)
         if self.media is not None:
             await self.media.unwatch(visit_id, actor.sid)
 
     def _require_media(self) -> MediaHubs:
         if self.media is None:
-            raise DomainError("media_unavailable", "this server streams no video")
+            raise errors.MEDIA_UNAVAILABLE("this server streams no video")
         return self.media
 
     async def _live(self, actor: Actor, visit_id: str) -> Visit:
         visit = await self.visit(actor.event_id, visit_id)
         self._not_ended(visit)
         if visit.state != "live":
-            raise DomainError("visit_not_live", "this visit is not live yet")
+            raise errors.VISIT_NOT_LIVE("this visit is not live yet")
         return visit
 
+    @command("visit:publish", VisitOffer, Perm.VISIT_HOST)
     async def publish(self, actor: Actor, req: VisitOffer) -> dict:
         """The guide's camera: a WebRTC offer that sends video to the hub."""
         visit = await self._live(actor, req.visit_id)
-        if not is_visit_host(actor.person, visit):
-            raise Forbidden("only this booth's staff or an organizer may do this")
+        require(actor.person, Perm.VISIT_HOST, (BOOTH_STAFF, visit.booth_id), message=HOSTS_ONLY)
         if visit.source != "browser":
-            raise DomainError("visit_live", "this visit is live with another source")
+            raise errors.VISIT_LIVE("this visit is live with another source")
         if req.description.type != "offer":
-            raise InvalidInput("send an offer")
+            raise errors.INVALID_PAYLOAD("send an offer")
         media = self._require_media()
         answer = await media.publish(visit, actor.sid, _description(req.description))
         return {"visit_id": visit.id, "description": answer}
 
+    @command("visit:watch", VisitOffer, Perm.VISIT_WATCH)
     async def watch(self, actor: Actor, req: VisitOffer) -> dict:
         """A viewer's video: a receive-only WebRTC offer, answered by the hub."""
-        if actor.visit_id != req.visit_id:
-            raise DomainError("not_in_visit", "join the visit before watching it")
+        if self.joined(actor) != req.visit_id:
+            raise errors.NOT_IN_VISIT("join the visit before watching it")
         visit = await self._live(actor, req.visit_id)
         if req.description.type != "offer":
-            raise InvalidInput("send an offer")
+            raise errors.INVALID_PAYLOAD("send an offer")
         media = self._require_media()
         answer = await media.watch(visit, actor.sid, _description(req.description))
         return {"visit_id": visit.id, "description": answer}
 
+    @command("visit:unwatch", VisitRef, Perm.VISIT_WATCH)
     async def unwatch(self, actor: Actor, req: VisitRef) -> dict:
+        """Close this socket's video of the visit."""
         if self.media is not None:
             await self.media.unwatch(req.visit_id, actor.sid)
         return {"visit_id": req.visit_id}
 
     # questions ---------------------------------------------------------------------------------
+    @command("visit:ask", VisitAsk, Perm.VISIT_WATCH, rate=CHAT)
     async def ask(self, actor: Actor, req: VisitAsk) -> Question:
-        if actor.visit_id != req.visit_id:
-            raise DomainError("not_in_visit", "join the visit before asking")
+        """Ask the guide a question (it counts as a chat message for the rate)."""
+        if self.joined(actor) != req.visit_id:
+            raise errors.NOT_IN_VISIT("join the visit before asking")
         visit = await self.visit(actor.event_id, req.visit_id)
         self._not_ended(visit)
         text = req.text.strip()
         if not text:
-            raise InvalidInput("empty question", code="message_empty")
-        await self.chat._check_not_muted(actor)
-        limits = self.limits
-        await self.rate.hit(
-            f"chat:{actor.person.id}", limits.chat_rate_count, limits.chat_rate_window
-        )
+            raise errors.MESSAGE_EMPTY("empty question")
+        await self.moderation.check_not_muted(actor)
         question = Question(
             id=new_id("q-"), visit_id=visit.id, author=actor.person.card(), text=text,
-            ts=self.clock(),
+            ts=self.now(),
         )  # fmt: skip
         await self.questions(actor.event_id, visit.id).put(question.id, question)
-        await self.outbox.emit(visit_room(visit.id), "visit:question", question)
+        await self.outbox.emit(names.visit_room(visit.id), "visit:question", question)
         return question
 
+    @command("visit:answered", VisitQuestionRef, Perm.VISIT_HOST)
     async def answered(self, actor: Actor, req: VisitQuestionRef) -> Question:
+        """Mark a question answered (hosts)."""
         visit = await self._hosted(actor, req.visit_id)
         questions = self.questions(actor.event_id, visit.id)
         question = await questions.get(req.question_id)
         if question is None:
-            raise NotFound("question", code="question_not_found")
+            raise errors.QUESTION_NOT_FOUND()
         if not question.answered:
             question.answered, question.answered_by = True, actor.person.id
             await questions.put(question.id, question)
-            await self.outbox.emit(visit_room(visit.id), "visit:question", question)
+            await self.outbox.emit(names.visit_room(visit.id), "visit:question", question)
         return question
 
 

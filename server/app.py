@@ -26,6 +26,7 @@ from server.http_api import HttpApi, errors_as_json
 from server.managers import make_manager
 from server.metrics import METRICS, Metrics
 from server.outbox import SocketIOOutbox
+from server.socket_server import ClosedSocketServer
 from server.static_routes import static_routes
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ async def build_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     engine = make_engine(settings)
     await engine.start()
-    sio = socketio.AsyncServer(
+    sio = ClosedSocketServer(
         async_mode="aiohttp",
         client_manager=make_manager(settings.redis, metrics),
         json=wire_json,

@@ -6,11 +6,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from rooms.errors import DomainError
-
-
-class AuthError(DomainError):
-    status = 401
+from rooms import errors
 
 
 @dataclass(frozen=True)
@@ -29,15 +25,15 @@ class Tokens:
 
     def verify(self, token: object) -> Claims:
         if not isinstance(token, str) or not token:
-            raise AuthError("auth_required", "a session token is required")
+            raise errors.AUTH_REQUIRED("a session token is required")
         if len(token) > 2048:
-            raise AuthError("auth_invalid", "the session token is not valid")
+            raise errors.AUTH_INVALID("the session token is not valid")
         try:
             data = self._serializer.loads(token, max_age=self.ttl)
         except SignatureExpired:
-            raise AuthError("auth_expired", "the session token has expired") from None
+            raise errors.AUTH_EXPIRED("the session token has expired") from None
         except BadSignature:
-            raise AuthError("auth_invalid", "the session token is not valid") from None
+            raise errors.AUTH_INVALID("the session token is not valid") from None
         if not isinstance(data, dict) or not {"e", "p"} <= data.keys():
-            raise AuthError("auth_invalid", "the session token is not valid")
+            raise errors.AUTH_INVALID("the session token is not valid")
         return Claims(event_id=str(data["e"]), person_id=str(data["p"]))

@@ -1,8 +1,13 @@
-"""Socket.IO gateway: authenticate, decode, dispatch ``area:verb`` events, ack.
+"""Socket.IO gateway: sign sockets in, serve the declared commands, answer every
+request.
 
 Every request gets ``{"ok": true, "data": ...}`` or
-``{"ok": false, "error": {"code": ..., "message": ...}}``; nothing a client sends
-may close its connection or disturb the node.
+``{"ok": false, "error": {"code": ..., "message": ...}}``; nothing a client sends may
+close its connection (short of an unreadable packet, see server/socket_server.py) or
+disturb the node. The order of checks is part of the protocol: signed in, the
+socket's event budget, a readable ``[name, payload]``, a declared command, a payload
+that fits its struct, a role that may ever send it (else ``forbidden`` before any
+handler runs), then the command's rate class and handler.
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ from typing import Any
 import msgspec
 import socketio
 
+from rooms import errors
+from rooms.commands import Command
 from rooms.context import Actor
 from rooms.errors import DomainError
 from rooms.fair import Fair
+from server import packets
 from server.auth import Tokens
 from server.metrics import Metrics
+from server.socket_server import ClosedSocketServer
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +36,8 @@ def ok(data: Any) -> dict:
     return {"ok": True, "data": data}
 
 
-def error(code: str, message: str) -> dict:
-    return {"ok": False, "error": {"code": code, "message": message}}
+def refusal(exc: DomainError) -> dict:
+    return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
 
 
 KEPT_ENVIRON = ("REMOTE_ADDR", "HTTP_X_FORWARDED_FOR", "HTTP_USER_AGENT")
@@ -58,7 +67,7 @@ class TokenBucket:
 class Gateway:
     def __init__(
         self,
-        sio: socketio.AsyncServer,
+        sio: ClosedSocketServer,
         fair: Fair,
         tokens: Tokens,
         metrics: Metrics,
@@ -70,9 +79,12 @@ class Gateway:
         self.events_per_second = events_per_second
         self.actors: dict[str, Actor] = {}
         self.budgets: dict[str, TokenBucket] = {}
+        self.decoders = {name: msgspec.json.Decoder(c.payload) for name, c in fair.commands.items()}
+        sio.gateway = self
+        # Only the server itself triggers these two (server/socket_server.py); no
+        # client-sent event name reaches python-socketio's handler table.
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
-        sio.on("*", self.on_event)
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -80,11 +92,11 @@ class Gateway:
             claims = self.tokens.verify(token)
             actor = await self.fair.connect(sid, claims.event_id, claims.person_id)
         except DomainError as exc:
-            code = "auth_invalid" if exc.code == "person_not_found" else exc.code
-            self._refuse(code, exc.message)
+            refused = errors.AUTH_INVALID if exc.error is errors.PERSON_NOT_FOUND else exc.error
+            self._refuse(refused.code, exc.message)
         except Exception:
             log.exception("connect of %s failed", sid)
-            self._refuse("unavailable", "the server cannot take connections right now")
+            self._refuse(errors.UNAVAILABLE.code, "the server cannot take connections right now")
         self.actors[sid] = actor
         self.budgets[sid] = TokenBucket(self.events_per_second)
         # python-socketio keeps environ for the connection's lifetime; the HTTP
@@ -115,38 +127,41 @@ class Gateway:
         except Exception:
             log.exception("cleanup after disconnect of %s failed", sid)
 
-    async def on_event(self, event: Any, sid: str, *args: Any) -> dict:
+    # events ------------------------------------------------------------------------------------
+    async def on_event(self, sid: str, body: str) -> dict:
+        """Serve one event packet's JSON of a signed-in socket; the reply to ack."""
         started = time.perf_counter()
-        command = self.fair.commands.get(event) if isinstance(event, str) else None
-        label = command.name if command else "unknown"
-        self.metrics.events.labels(label).inc()
+        label = "unknown"
         try:
-            reply = await self._dispatch(command, event, sid, args)
-        finally:
-            self.metrics.event_seconds.labels(label).observe(time.perf_counter() - started)
-        if not reply["ok"]:
-            self.metrics.errors.labels(reply["error"]["code"]).inc()
+            command, actor, args = self._lookup(sid, body)
+            label = command.name
+            payload = packets.read_payload(args[0] if args else None, self.decoders[label])
+            if not command.open_to(actor.person.role):
+                permission = command.permission.value
+                raise errors.FORBIDDEN(f"{command.name} needs the permission {permission}")
+            reply = ok(await self.fair.run(command, actor, payload))
+        except DomainError as exc:
+            reply = refusal(exc)
+            self.metrics.errors.labels(exc.code).inc()
+        except Exception:
+            log.exception("%s from %s failed", label, sid)
+            reply = refusal(errors.INTERNAL("the server could not complete this request"))
+            self.metrics.errors.labels(errors.INTERNAL.code).inc()
+        self.metrics.events.labels(label).inc()
+        self.metrics.event_seconds.labels(label).observe(time.perf_counter() - started)
         return reply
 
-    async def _dispatch(self, command, event: Any, sid: str, args: tuple) -> dict:
+    def _lookup(self, sid: str, body: str) -> tuple[Command, Actor, list]:
+        """The declared command, who sends it and its raw arguments, or the refusal."""
         actor = self.actors.get(sid)
         if actor is None:
-            return error("not_connected", "this socket is not signed in")
+            raise errors.NOT_CONNECTED("this socket is not signed in")
         if not self.budgets[sid].take():
-            return error("too_many_requests", "too many requests on this connection, slow down")
+            raise errors.TOO_MANY_REQUESTS("too many requests on this connection, slow down")
+        name, args = packets.read_event(body)
+        command = self.fair.commands.get(name)
         if command is None:
-            return error("unknown_event", f"unknown event {str(event)[:60]!r}")
+            raise errors.UNKNOWN_EVENT(f"unknown event {name[:60]!r}")
         if len(args) > 1:
-            return error("invalid_payload", "send exactly one payload object")
-        raw = args[0] if args and args[0] is not None else {}
-        try:
-            payload = msgspec.convert(raw, command.payload)
-        except msgspec.ValidationError as exc:
-            return error("invalid_payload", str(exc))
-        try:
-            return ok(await command.handler(actor, payload))
-        except DomainError as exc:
-            return error(exc.code, exc.message)
-        except Exception:
-            log.exception("%s from %s failed", command.name, sid)
-            return error("internal", "the server could not complete this request")
+            raise errors.INVALID_PAYLOAD("send exactly one payload object")
+        return command, actor, args

@@ -4,43 +4,78 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from aiohttp import web
 
-from rooms.errors import DomainError, Forbidden, InvalidInput
+from rooms import errors
+from rooms.edits import (
+    BoothChange,
+    BoothNew,
+    EventChange,
+    EventNew,
+    HallChange,
+    HallNew,
+    ScheduleItemChange,
+    ScheduleItemNew,
+    given,
+)  # fmt: skip
+from rooms.errors import DomainError, ErrorCode
 from rooms.fair import Fair
 from rooms.models import Person
 from rooms.people import InviteRequest, Registration
 from rooms.protocol import DirectoryQuery
-from server.auth import AuthError, Tokens
+from server.auth import Tokens
+from server.http_types import (
+    Done,
+    ErrorBody,
+    ErrorReply,
+    EventCreated,
+    Health,
+    InviteInfo,
+    Joined,
+    Ready,
+    invite_view,
+)  # fmt: skip
 from server.metrics import METRICS, Metrics
 
 log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
+T = TypeVar("T")
+HTTP_ERRORS = {404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED, 413: errors.PAYLOAD_TOO_LARGE}
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=_encoder.encode(data), status=status, content_type="application/json")
 
 
-def json_error(code: str, message: str, status: int) -> web.Response:
-    return json_response({"ok": False, "error": {"code": code, "message": message}}, status)
+def json_error(code: ErrorCode, message: str, status: int | None = None) -> web.Response:
+    body = ErrorReply(error=ErrorBody(code=code.code, message=message))
+    return json_response(body, status or code.status or 400)
 
 
-async def read_json(request: web.Request) -> Any:
+async def read_body(request: web.Request, kind: type[T]) -> T:
+    """The JSON body as ``kind``: 415 unless sent as application/json, 400 when it does
+    not fit (types, unknown fields, nesting)."""
+    if request.content_type != "application/json":
+        raise errors.UNSUPPORTED_MEDIA_TYPE("send the body as Content-Type: application/json")
+    raw = await request.read()
     try:
-        return msgspec.json.decode(await request.read())
-    except msgspec.DecodeError:
-        raise InvalidInput("the body must be valid JSON", code="invalid_json") from None
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:
+        raise errors.INVALID_PAYLOAD(str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise errors.INVALID_JSON(f"the body must be valid JSON: {exc}") from None
+    except RecursionError:
+        raise errors.NESTING_TOO_DEEP("the JSON body is nested too deeply") from None
 
 
-def decode(data: Any, kind: type) -> Any:
+def decode(data: Any, kind: type[T]) -> T:
     try:
         return msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(str(exc)) from None
+        raise errors.INVALID_PAYLOAD(str(exc)) from None
 
 
 @web.middleware
@@ -49,15 +84,15 @@ async def errors_as_json(request: web.Request, handler):
     try:
         response = await handler(request)
     except DomainError as exc:
-        response = json_error(exc.code, exc.message, exc.status)
+        response = json_error(exc.error, exc.message)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        response = json_error(code.get(exc.status, "http_error"), exc.reason, exc.status)
+        code = HTTP_ERRORS.get(exc.status, errors.HTTP_ERROR)
+        response = json_error(code, exc.reason, exc.status)
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
-        response = json_error("internal", "the server could not complete this request", 500)
+        response = json_error(errors.INTERNAL, "the server could not complete this request")
     metrics.http.labels(str(response.status)).inc()
     return response
 
@@ -75,6 +110,7 @@ class HttpApi:
             web.get("/healthz", self.healthz),
             web.get("/readyz", self.readyz),
             web.get("/metrics", self.metrics),
+            web.get("/api/errors/{lang}", self.error_texts),
             web.get("/api/invites/{code}", self.invite_info),
             web.post("/api/join", self.join),
             web.get("/api/me", self.me),
@@ -105,66 +141,68 @@ class HttpApi:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise AuthError("auth_required", "send Authorization: Bearer <session token>")
+            raise errors.AUTH_REQUIRED("send Authorization: Bearer <session token>")
         claims = self.tokens.verify(token.strip())
         try:
             person = await self.fair.people.get(claims.event_id, claims.person_id)
         except DomainError:
-            raise AuthError("auth_invalid", "the session token is not valid") from None
+            raise errors.AUTH_INVALID("the session token is not valid") from None
         if person.removed:
-            raise Forbidden("you have been removed from this event", code="removed")
+            raise errors.REMOVED("you have been removed from this event")
         return person
 
     async def member(self, request: web.Request) -> Person:
         """A person of the event named in the path."""
         person = await self.person(request)
         if person.event_id != request.match_info["event_id"]:
-            raise Forbidden("your session belongs to another event", code="wrong_event")
+            raise errors.WRONG_EVENT("your session belongs to another event")
         return person
 
     def require_admin(self, request: web.Request) -> None:
         given = request.headers.get("X-Admin-Key", "")
         if not given or not hmac.compare_digest(given.encode(), self.admin_key.encode()):
-            raise AuthError("admin_required", "send a valid X-Admin-Key header")
+            raise errors.ADMIN_REQUIRED("send a valid X-Admin-Key header")
 
     def invite_url(self, code: str) -> str:
         return f"{self.base_url}/join/{code}"
 
     # health ----------------------------------------------------------------------
     async def healthz(self, request: web.Request) -> web.Response:
-        return json_response({"ok": True})
+        return json_response(Health(ok=True))
 
     async def readyz(self, request: web.Request) -> web.Response:
         try:
             await self.fair.engine.ping()
         except Exception:
             log.warning("readiness check: engine not reachable", exc_info=True)
-            return json_error("engine_unavailable", "the engine is not reachable", 503)
-        return json_response({"ok": True, "node": self.fair.engine.node_id})
+            return json_error(errors.ENGINE_UNAVAILABLE, "the engine is not reachable")
+        return json_response(Ready(ok=True, node=self.fair.engine.node_id))
 
     async def metrics(self, request: web.Request) -> web.Response:
         body = request.app[METRICS].render()
         return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+    async def error_texts(self, request: web.Request) -> web.Response:
+        """What people read for each error code, in one language (the client's)."""
+        lang = request.match_info["lang"]
+        if lang not in errors.LANGUAGES:
+            raise errors.NOT_FOUND(f"no texts in {lang[:8]!r}; there are {errors.LANGUAGES}")
+        response = json_response(errors.texts(lang))
+        response.headers["Cache-Control"] = "public, max-age=300"
+        return response
 
     # joining ----------------------------------------------------------------------
     async def invite_info(self, request: web.Request) -> web.Response:
         invite = await self.fair.people.usable_invite(request.match_info["code"][:64])
         event = await self.fair.catalog.event(invite.event_id)
         booths = [await self.fair.catalog.booth(event.id, b) for b in invite.booth_ids]
-        return json_response(
-            {
-                "event": {"id": event.id, "name": event.name, "languages": event.languages},
-                "role": invite.role,
-                "booths": [{"id": b.id, "company": b.company} for b in booths],
-                "sectors": event.sectors,
-            }
-        )
+        return json_response(InviteInfo.of(event, invite, booths))
 
     async def join(self, request: web.Request) -> web.Response:
-        form = decode(await read_json(request), Registration)
+        form = await read_body(request, Registration)
         person = await self.fair.people.register(form)
         token = self.tokens.mint(person.event_id, person.id)
-        return json_response({"token": token, "person": person}, status=201)
+        return json_response(Joined(token=token, person=person), status=201)
 
     async def me(self, request: web.Request) -> web.Response:
         return json_response(await self.person(request))
@@ -199,30 +237,30 @@ class HttpApi:
     async def create_event(self, request: web.Request) -> web.Response:
         """Bootstrap: the admin key creates an event and gets its first organizer invite."""
         self.require_admin(request)
-        event = await self.fair.catalog.create_event(await read_json(request))
+        body = await read_body(request, EventNew)
+        event = await self.fair.catalog.create_event(given(body))
         invite = await self.fair.people.mint_invite(
             None, event.id, InviteRequest(role="organizer", max_uses=1, label="first organizer")
         )
-        body = {
-            "event": event,
-            "organizer_invite": self.invite_url(invite.code),
-            "code": invite.code,
-        }
-        return json_response(body, status=201)
+        created = EventCreated(
+            event=event, organizer_invite=self.invite_url(invite.code), code=invite.code
+        )
+        return json_response(created, status=201)
 
     async def update_event(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
-        body = await read_json(request)
+        body = given(await read_body(request, EventChange))
         return json_response(await self.fair.catalog.update_event(actor, actor.event_id, body))
 
     async def create_hall(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
-        hall = await self.fair.catalog.create_hall(actor, actor.event_id, await read_json(request))
+        body = given(await read_body(request, HallNew))
+        hall = await self.fair.catalog.create_hall(actor, actor.event_id, body)
         return json_response(hall, status=201)
 
     async def update_hall(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
-        hall_id, body = request.match_info["hall_id"], await read_json(request)
+        hall_id, body = request.match_info["hall_id"], given(await read_body(request, HallChange))
         return json_response(
             await self.fair.catalog.update_hall(actor, actor.event_id, hall_id, body)
         )
@@ -230,35 +268,36 @@ class HttpApi:
     async def delete_hall(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
         await self.fair.catalog.delete_hall(actor, actor.event_id, request.match_info["hall_id"])
-        return json_response({"ok": True})
+        return json_response(Done(ok=True))
 
     async def create_booth(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
-        booth = await self.fair.catalog.create_booth(
-            actor, actor.event_id, await read_json(request)
-        )
+        body = given(await read_body(request, BoothNew))
+        booth = await self.fair.catalog.create_booth(actor, actor.event_id, body)
         return json_response(booth, status=201)
 
     async def update_booth(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
-        booth_id, body = request.match_info["booth_id"], await read_json(request)
+        booth_id = request.match_info["booth_id"]
+        body = given(await read_body(request, BoothChange))
         booth = await self.fair.catalog.update_booth(actor, actor.event_id, booth_id, body)
         return json_response(booth)
 
     async def delete_booth(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
         await self.fair.catalog.delete_booth(actor, actor.event_id, request.match_info["booth_id"])
-        return json_response({"ok": True})
+        return json_response(Done(ok=True))
 
     async def create_schedule_item(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
-        body = await read_json(request)
+        body = given(await read_body(request, ScheduleItemNew))
         item = await self.fair.catalog.create_schedule_item(actor, actor.event_id, body)
         return json_response(item, status=201)
 
     async def update_schedule_item(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
-        item_id, body = request.match_info["item_id"], await read_json(request)
+        item_id = request.match_info["item_id"]
+        body = given(await read_body(request, ScheduleItemChange))
         item = await self.fair.catalog.update_schedule_item(actor, actor.event_id, item_id, body)
         return json_response(item)
 
@@ -266,26 +305,23 @@ class HttpApi:
         actor = await self.member(request)
         item_id = request.match_info["item_id"]
         await self.fair.catalog.delete_schedule_item(actor, actor.event_id, item_id)
-        return json_response({"ok": True})
+        return json_response(Done(ok=True))
 
     async def list_invites(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
         invites = await self.fair.people.list_invites(actor, actor.event_id)
-        return json_response(
-            [{**msgspec.to_builtins(i), "url": self.invite_url(i.code)} for i in invites]
-        )
+        return json_response([invite_view(i, self.invite_url(i.code)) for i in invites])
 
     async def create_invite(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
-        req = decode(await read_json(request), InviteRequest)
+        req = await read_body(request, InviteRequest)
         invite = await self.fair.people.mint_invite(actor, actor.event_id, req)
-        body = {**msgspec.to_builtins(invite), "url": self.invite_url(invite.code)}
-        return json_response(body, status=201)
+        return json_response(invite_view(invite, self.invite_url(invite.code)), status=201)
 
     async def revoke_invite(self, request: web.Request) -> web.Response:
         actor = await self.member(request)
         await self.fair.people.revoke_invite(actor, request.match_info["code"])
-        return json_response({"ok": True})
+        return json_response(Done(ok=True))
 
     async def list_people(self, request: web.Request) -> web.Response:
         actor = await self.member(request)

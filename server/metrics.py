@@ -20,6 +20,13 @@ class Metrics:
         self.errors = Counter(
             "fairhall_errors", "Refused requests by error code", ["code"], registry=r
         )
+        self.bad_packets = Counter(
+            "fairhall_bad_packets",
+            "Client packets refused before any command ran (unreadable, binary, wrong "
+            "namespace, a second connect), by error code",
+            ["code"],
+            registry=r,
+        )
         self.event_seconds = Histogram(
             "fairhall_event_seconds",
             "Time to handle a client event",

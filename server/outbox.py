@@ -8,10 +8,10 @@ from typing import Any
 import msgspec
 import socketio
 
+from rooms import names
 from rooms.engine import Engine
 
 log = logging.getLogger(__name__)
-CONTROL_CHANNEL = "control"
 NAMESPACE = "/"
 
 
@@ -36,10 +36,10 @@ class SocketIOOutbox:
 
     async def disconnect_person(self, person_id: str, reason: str) -> None:
         # Every node closes its own sockets of that person (room membership is local).
-        await self.engine.publish(CONTROL_CHANNEL, msgspec.msgpack.encode(Kick(person_id, reason)))
+        await self.engine.publish(names.CONTROL, msgspec.msgpack.encode(Kick(person_id, reason)))
 
     async def start(self) -> None:
-        await self.engine.subscribe(CONTROL_CHANNEL, self._on_control)
+        await self.engine.subscribe(names.CONTROL, self._on_control)
 
     async def _on_control(self, payload: bytes) -> None:
         try:
@@ -47,7 +47,7 @@ class SocketIOOutbox:
         except msgspec.DecodeError:
             log.warning("ignored malformed control message")
             return
-        room = f"user:{kick.person_id}"
+        room = names.user_room(kick.person_id)
         sids = [sid for sid, _ in self.sio.manager.get_participants(NAMESPACE, room)]
         for sid in sids:
             # told on the same socket right before closing, so it arrives first

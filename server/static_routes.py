@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from rooms.errors import DomainError
+from rooms import errors
 
 SOCKET_IO_DIST = Path("node_modules") / "socket.io-client" / "dist"
 
@@ -24,10 +24,8 @@ def static_routes(root: Path) -> list[web.AbstractRouteDef]:
             raise web.HTTPNotFound()
         path = vendor / name
         if not path.is_file():
-            raise DomainError(
-                "client_not_installed",
-                "socket.io-client is missing: run `npm ci --prefix static`",
-                status=503,
+            raise errors.CLIENT_NOT_INSTALLED(
+                "socket.io-client is missing: run `npm ci --prefix static`"
             )
         return web.FileResponse(path)
 

@@ -185,7 +185,7 @@ class WebSocketIn(asyncio.Protocol):
 
     def _fail(self, code: int, reason: str) -> None:
         log.info("closing WebSocket of %s: %s", self.socket.sid, reason)
-        self._write(control_frame(_CLOSE, struct.pack("!H", code)))
+        self._write(control_frame(_CLOSE, struct.pack("!H", code) + reason.encode()[:123]))
         self.lane.transport.close()
 
     # messages ------------------------------------------------------------------------
@@ -198,8 +198,13 @@ class WebSocketIn(asyncio.Protocol):
                 if self._paused and len(self._inbox) <= _INBOX_RESUME and not self._lost:
                     self._paused = False
                     self.lane.transport.resume_reading()
+                packet = _engineio_packet(data)
+                if packet is None:  # not Engine.IO at all: nothing above can answer it
+                    self._inbox.clear()
+                    self._fail(1002, "not an Engine.IO packet")
+                    break
                 try:
-                    await socket.receive(eio_packet.Packet(encoded_packet=data))
+                    await socket.receive(packet)
                 except engineio_exceptions.SocketIsClosedError:
                     self._inbox.clear()
                     self.lane.transport.close()
@@ -219,6 +224,14 @@ class WebSocketIn(asyncio.Protocol):
         sockets = socket.server.sockets
         if sockets.get(socket.sid) is socket:
             del sockets[socket.sid]
+
+
+def _engineio_packet(data: str | bytes) -> eio_packet.Packet | None:
+    try:
+        packet = eio_packet.Packet(encoded_packet=data)
+    except Exception:
+        return None
+    return packet if 0 <= packet.packet_type < len(eio_packet.packet_names) else None
 
 
 def take_over(ws, request, socket, lane) -> bool:

@@ -52,7 +52,9 @@ async def test_registration_validates_the_form(node):
         "POST", "/api/join", json={**base, "country": "FR", "name": "   "}
     )
     assert status == 400 and body["error"]["code"] == "invalid_payload"
-    status, body = await node.request("POST", "/api/join", data=b"{not json")
+    status, body = await node.request(
+        "POST", "/api/join", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert status == 400 and body["error"]["code"] == "invalid_json"
     status, body = await node.request(
         "POST", "/api/join", json={**base, "country": "FR", "code": "nonexistent-code"}
@@ -97,7 +99,7 @@ async def test_invite_limits_expiry_and_revocation(node):
     )
     status, body = await node.request("POST", "/api/join", json={**form, "code": invite["code"]})
     assert status == 201  # still valid now
-    node.fair.people.clock = lambda: invite["expires_at"] + 1  # an hour and a second later
+    node.fair.services.clock = lambda: invite["expires_at"] + 1  # an hour and a second later
     status, body = await node.request("POST", "/api/join", json={**form, "code": invite["code"]})
     assert status == 410 and body["error"]["code"] == "invite_expired"
 

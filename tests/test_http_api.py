@@ -64,7 +64,9 @@ async def test_errors_are_json_with_4xx(node):
     assert status == 404 and body["error"]["code"] == "not_found"
     status, body = await node.request("PUT", "/api/join")
     assert status == 405 and body["error"]["code"] == "method_not_allowed"
-    status, body = await node.request("POST", "/api/join", data=b"x" * 300_000)
+    status, body = await node.request(
+        "POST", "/api/join", data=b"x" * 300_000, headers={"Content-Type": "application/json"}
+    )
     assert status == 413 and body["error"]["code"] == "payload_too_large"
     org = await node.register("organizer")
     status, body = await node.request("GET", "/api/events/demo/booths/nope", org["token"])

@@ -45,7 +45,7 @@ async def test_a_muted_moderator_cannot_announce_and_expired_mutes_are_not_repor
     mod = await node.client("moderator")
     mute = await org.ok("mod:mute", {"person_id": mod.person["id"], "minutes": 1})
     await mod.refused("lobby:announce", {"text": "hear me"}, "muted")
-    node.fair.chat.clock = node.fair.moderation.clock = lambda: mute["until"] + 1
+    node.fair.services.clock = lambda: mute["until"] + 1
     assert (await org.ok("mod:unmute", {"person_id": mod.person["id"]}))["was_muted"] is False
     assert not mod.received("mod:unmuted")
 
@@ -55,7 +55,7 @@ async def test_mute_expires_by_itself(node):
     p = await node.client()
     mute = await mod.ok("mod:mute", {"person_id": p.person["id"], "minutes": 1})
     await p.refused("chat:send", {"channel": "lobby", "text": "x"}, "muted")
-    node.fair.chat.clock = lambda: mute["until"] + 1
+    node.fair.services.clock = lambda: mute["until"] + 1
     await p.ok("chat:send", {"channel": "lobby", "text": "free again"})
 
 

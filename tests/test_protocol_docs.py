@@ -9,7 +9,6 @@ themselves, the pushes and error codes from the source.
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import re
 from pathlib import Path
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC_PATH = ROOT / "docs" / "protocol.md"
 DOC = DOC_PATH.read_text(encoding="utf-8")
 # where pushes are emitted and error codes raised
-SOURCES = sorted((ROOT / "rooms").glob("*.py")) + sorted((ROOT / "server").glob("*.py"))
+SOURCES = sorted((ROOT / "rooms").rglob("*.py")) + sorted((ROOT / "server").rglob("*.py"))
 
 EVENT_HEADING = re.compile(r"^###\s+`(?P<name>[^`]*)`(?P<rest>.*)$", re.MULTILINE)
 ROUTE_HEADING = re.compile(r"^###\s+(?P<method>[A-Z]+)\s+(?P<path>/\S*)\s*$", re.MULTILINE)
@@ -84,21 +83,8 @@ def pushes_in_source() -> set[str]:
 
 
 def error_codes_in_source() -> set[str]:
-    """Codes given to DomainError/AuthError or the gateway's and HTTP layer's error
-    helpers (first argument), every ``code=`` keyword, and the default codes of
-    rooms.errors."""
-    positional = {"DomainError", "AuthError", "error", "json_error", "_refuse"}
-    found = set()
-    for tree in _trees():
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            if _callee(node) in positional:
-                found.update(_strings(node.args[:1]))
-            found.update(_strings([kw.value for kw in node.keywords if kw.arg == "code"]))
-    for cls in (errors.Forbidden, errors.NotFound, errors.InvalidInput, errors.RateLimited):
-        found.add(inspect.signature(cls).parameters["code"].default)
-    return found
+    """Every code of the error catalog (rooms/errors.py) the server can answer with."""
+    return {code for code, e in errors.CATALOG.items() if not e.client_only}
 
 
 def section(title: str) -> str:

@@ -95,7 +95,10 @@ async def test_per_socket_event_budget_refuses_floods_without_disconnecting():
 
 
 async def test_raw_malformed_socketio_packets_do_not_break_the_connection(node):
-    """What a hostile client can put on the wire beyond python-socketio's API."""
+    """What a hostile client can put on the wire beyond python-socketio's API: every
+    packet that asks for an ack gets one, and the connection stays usable.
+    (Unreadable packets without an ack id close the socket with a reason:
+    tests/test_dispatch.py.)"""
     joined = await node.register("participant")
     ws_url = node.base_url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
     async with aiohttp.ClientSession() as http, http.ws_connect(ws_url) as ws:
@@ -103,21 +106,26 @@ async def test_raw_malformed_socketio_packets_do_not_break_the_connection(node):
         await ws.send_str("40" + json.dumps({"token": joined["token"]}))
         while not (await ws.receive_str()).startswith("40"):  # pushes may come first
             pass
-        for raw in [
-            '421["lobby:online"',
-            "42{}",
-            "422[]",
-            "423[17]",
-            '424[{"a":1}]',
-            "4299",
-            "45-x",
-        ]:
+        sent = {
+            1: '421["lobby:online"',
+            2: "422[]",
+            3: "423[17]",
+            4: '424[{"a":1}]',
+            99: "4299",
+        }
+        for raw in sent.values():
             await ws.send_str(raw)
         await ws.send_str('4250["lobby:online",{}]')
+        refused = {}
         while True:  # skip pushes until our ack
             frame = await ws.receive_str()
             if frame.startswith("4350"):
                 break
             assert not frame.startswith("41"), f"server disconnected us: {frame}"
+            if frame.startswith("43"):
+                ack_id = int(frame[2 : frame.index("[")])
+                refused[ack_id] = msgspec.json.decode(frame[frame.index("[") :])[0]
         reply = msgspec.json.decode(frame[4:])[0]
         assert reply["ok"] is True
+        assert set(refused) == set(sent)
+        assert all(r["error"]["code"] == "bad_request" for r in refused.values()), refused

@@ -21,6 +21,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcpeerconnection import filter_preferred_codecs
 
+from rooms import errors
 from rooms.errors import DomainError
 from rooms.media.fanout import Clock, Fanout, ViewerTrack, prepare_sender
 from rooms.media.sources import EncodedAudio, EncodedSource, FeedSource
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def media_failed(message: str) -> DomainError:
-    return DomainError("media_failed", message)
+    return errors.MEDIA_FAILED(message)
 
 
 class Hub:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import msgspec
 from aiortc import RTCIceServer
 
+from rooms import errors, names
 from rooms.engine import Engine
 from rooms.errors import DomainError
 from rooms.ice import IceConfig
@@ -94,8 +95,8 @@ class MediaRouter:
         self._tasks: set[asyncio.Task] = set()
 
     async def start(self) -> None:
-        await self.engine.subscribe(f"media:{self.node}", self._on_request)
-        await self.engine.subscribe(f"media-reply:{self.node}", self._on_reply)
+        await self.engine.subscribe(names.media_requests(self.node), self._on_request)
+        await self.engine.subscribe(names.media_replies(self.node), self._on_reply)
 
     async def shutdown(self) -> None:
         """Close every hub of this node (the node stops)."""
@@ -110,7 +111,7 @@ class MediaRouter:
     # MediaHubs -----------------------------------------------------------------------------
     async def open(self, visit: Visit, media: str | None) -> None:
         if media is not None and media not in self.feeds:
-            raise DomainError("media_unknown", f"no media feed named {media!r}")
+            raise errors.MEDIA_UNKNOWN(f"no media feed named {media!r}")
         await self._close_local(visit.id)
         hub = Hub(visit.id, hub_ice_servers(self.ice))
         if media is not None:
@@ -125,7 +126,7 @@ class MediaRouter:
             await self._close_local(visit_id)
         else:
             request = MediaRequest(id="", reply_to="", op="close", visit_id=visit_id)
-            await self.engine.publish(f"media:{node}", _encode(request))
+            await self.engine.publish(names.media_requests(node), _encode(request))
 
     async def publish(self, visit: Visit, sid: str, offer: dict) -> dict:
         return await self._route("publish", visit.id, sid, offer)
@@ -144,7 +145,7 @@ class MediaRouter:
         remote = self.remote_watchers.pop(sid, None)
         if remote is not None:
             request = MediaRequest(id="", reply_to="", op="unwatch", visit_id=remote[0], sid=sid)
-            await self.engine.publish(f"media:{remote[1]}", _encode(request))
+            await self.engine.publish(names.media_requests(remote[1]), _encode(request))
 
     # local work ----------------------------------------------------------------------------
     async def _close_local(self, visit_id: str) -> None:
@@ -162,12 +163,11 @@ class MediaRouter:
                 await hub.unwatch(sid)
             return None
         if hub is None:
-            raise DomainError("hub_unavailable", "this visit's video is not running")
+            raise errors.HUB_UNAVAILABLE("this visit's video is not running")
         if op == "publish":
             return await hub.publish(sid, offer or {})
         if sid not in hub.viewers and self.viewers() >= self.viewer_cap:
-            raise DomainError(
-                "visit_full",
+            raise errors.VISIT_FULL(
                 f"this visit has as many viewers as the server takes ({self.viewer_cap}); "
                 "try again later",
             )
@@ -183,27 +183,27 @@ class MediaRouter:
     async def _route(self, op: str, visit_id: str, sid: str, offer: dict) -> Any:
         node = await self._where(visit_id)
         if node is None:
-            raise DomainError("hub_unavailable", "this visit's video is not running")
+            raise errors.HUB_UNAVAILABLE("this visit's video is not running")
         if node == self.node:
             return await self._local(op, visit_id, sid, offer)
         request = MediaRequest(
-            id=new_id(), reply_to=f"media-reply:{self.node}", op=op, visit_id=visit_id,
+            id=new_id(), reply_to=names.media_replies(self.node), op=op, visit_id=visit_id,
             sid=sid, offer=offer,
         )  # fmt: skip
         future = asyncio.get_running_loop().create_future()
         self._pending[request.id] = future
         try:
-            await self.engine.publish(f"media:{node}", _encode(request))
+            await self.engine.publish(names.media_requests(node), _encode(request))
             async with asyncio.timeout(self.rpc_timeout):
                 reply: MediaReply = await future
         except TimeoutError:
-            raise DomainError(
-                "hub_unavailable", "the server that streams this visit does not answer"
+            raise errors.HUB_UNAVAILABLE(
+                "the server that streams this visit does not answer"
             ) from None
         finally:
             self._pending.pop(request.id, None)
         if not reply.ok:
-            raise DomainError(reply.code, reply.message)
+            raise errors.CATALOG.get(reply.code, errors.INTERNAL)(reply.message)
         return reply.data
 
     async def _on_request(self, payload: bytes) -> None:
@@ -226,7 +226,7 @@ class MediaRouter:
         except Exception:
             log.exception("media request %s for %s failed", request.op, request.visit_id)
             reply = MediaReply(
-                id=request.id, ok=False, code="internal", message="the media hub failed"
+                id=request.id, ok=False, code=errors.INTERNAL.code, message="the media hub failed"
             )
         if request.reply_to:
             with contextlib.suppress(Exception):

@@ -1,0 +1,110 @@
+"""Every name of a Socket.IO room, presence scope, chat channel, history stream and
+pub/sub channel is built and parsed here, and nowhere else.
+
+Socket.IO rooms and presence scopes share their names, so the people present in a
+place are exactly the sockets that hear about it:
+
+    event:<event id>     everyone signed in to the event (the lobby)
+    user:<person id>     every socket of one person (all tabs, all nodes)
+    booth:<booth id>     people inside a booth
+    staff:<booth id>     that booth's staff while inside it (its knock queue)
+    session:<item id>    people in a programme session
+    visit:<visit id>     people following a site visit
+    call:<call id>       presence of a video call's sockets (member = sid)
+    knock:<call id>      sockets knocking at a booth's call
+
+Chat channels (the wire names clients use): ``lobby``, ``booth:<id>``,
+``session:<id>``, ``visit:<id>``, ``dm:<a>:<b>`` (ids sorted). A booth's video call
+has the id ``booth:<booth id>``.
+"""
+
+from __future__ import annotations
+
+# -- Socket.IO rooms and presence scopes ------------------------------------------------------
+
+
+def event_room(event_id: str) -> str:
+    return f"event:{event_id}"
+
+
+def user_room(person_id: str) -> str:
+    return f"user:{person_id}"
+
+
+def booth_room(booth_id: str) -> str:
+    return f"booth:{booth_id}"
+
+
+def staff_room(booth_id: str) -> str:
+    return f"staff:{booth_id}"
+
+
+def session_room(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def visit_room(visit_id: str) -> str:
+    return f"visit:{visit_id}"
+
+
+def call_scope(call_id: str) -> str:
+    return f"call:{call_id}"
+
+
+def knock_scope(call_id: str) -> str:
+    return f"knock:{call_id}"
+
+
+def split(name: str) -> tuple[str, str]:
+    """``"kind:rest"`` -> (kind, rest); rest is "" for a name without a colon."""
+    kind, _, rest = name.partition(":")
+    return kind, rest
+
+
+# -- video calls ------------------------------------------------------------------------------
+BOOTH_CALL_PREFIX = "booth:"
+
+
+def booth_call_id(booth_id: str) -> str:
+    return BOOTH_CALL_PREFIX + booth_id
+
+
+def booth_of_call(call_id: str) -> str | None:
+    """The booth whose call this is, or None for meetings and group rooms."""
+    return (
+        call_id.removeprefix(BOOTH_CALL_PREFIX) if call_id.startswith(BOOTH_CALL_PREFIX) else None
+    )
+
+
+# -- chat channels and their history streams ----------------------------------------------------
+LOBBY = "lobby"
+ANNOUNCEMENTS = "announcements"
+
+
+def dm_channel(a: str, b: str) -> str:
+    first, second = sorted((a, b))
+    return f"dm:{first}:{second}"
+
+
+def history_stream(event_id: str, channel: str) -> str:
+    """The engine history that keeps a channel's messages."""
+    return f"chat:{event_id}:{channel}"
+
+
+# -- pub/sub between nodes ----------------------------------------------------------------------
+CONTROL = "control"  # cluster-wide orders such as "close this person's sockets"
+
+
+def media_requests(node_id: str) -> str:
+    return f"media:{node_id}"
+
+
+def media_replies(node_id: str) -> str:
+    return f"media-reply:{node_id}"
+
+
+# -- per-person budgets -------------------------------------------------------------------------
+
+
+def rate_counter(rate_class: str, person_id: str) -> str:
+    return f"rl:{rate_class}:{person_id}"
