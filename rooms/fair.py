@@ -93,8 +93,11 @@ class Fair:
 
     # commands -----------------------------------------------------------------------------
     async def run(self, command: Command, actor: Actor, payload: Any) -> Any:
-        """Run a decoded command for ``actor``: its rate class, then its handler. The
-        gateway has checked that the actor's role may send it at all."""
+        """Run a decoded command for ``actor``: refuse a role that can never hold its
+        permission, draw on its rate class, then call its handler."""
+        if not command.open_to(actor.person.role):
+            permission = command.permission.value
+            raise errors.FORBIDDEN(f"{command.name} needs the permission {permission}")
         if command.rate is None:
             return await command.handler(actor, payload)
         taken = await self.rates.take(command.rate, actor.person.id)

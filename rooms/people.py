@@ -150,13 +150,13 @@ class People(Area):
     # registration -----------------------------------------------------------
     async def register(self, form: Registration) -> Person:
         invite = await self.usable_invite(form.code)
+        name, company = form.name.strip(), form.company.strip()
+        if not name or not company:  # before counting a use: a typo must not spend one
+            raise errors.INVALID_PAYLOAD("name and company must not be blank")
         if invite.max_uses is not None:
             used = await self.engine.incr(f"invite-uses:{invite.code}")
             if used > invite.max_uses:
                 raise errors.INVITE_USED_UP()
-        name, company = form.name.strip(), form.company.strip()
-        if not name or not company:
-            raise errors.INVALID_PAYLOAD("name and company must not be blank")
         booth_ids = [
             b for b in invite.booth_ids if await self.catalog.booths(invite.event_id).get(b)
         ]

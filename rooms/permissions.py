@@ -6,7 +6,7 @@ when they hold a *scope* on it that grants it: staff of this booth, host of this
 call, author of this message. A scope is a small named predicate; the area that owns
 the resource checks it with ``require(person, perm, (SCOPE, resource))``.
 
-The gateway refuses a command before its handler runs when neither the role nor any
+``Fair.run`` refuses a command before its handler runs when neither the role nor any
 scope the role can hold grants its permission; everything else is decided by the
 handler with the resource in hand. docs/protocol/permissions.md is generated from this module
 and the command declarations, and tests/test_permission_matrix.py drives a live node

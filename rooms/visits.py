@@ -341,9 +341,9 @@ class Visits(Area):
             raise errors.MEDIA_UNAVAILABLE("this server streams no video")
         return self.media
 
-    async def _live(self, actor: Actor, visit_id: str) -> Visit:
-        visit = await self.visit(actor.event_id, visit_id)
-        self._not_ended(visit)
+    @classmethod
+    def _require_live(cls, visit: Visit) -> Visit:
+        cls._not_ended(visit)
         if visit.state != "live":
             raise errors.VISIT_NOT_LIVE("this visit is not live yet")
         return visit
@@ -351,8 +351,7 @@ class Visits(Area):
     @command("visit:publish", VisitOffer, Perm.VISIT_HOST)
     async def publish(self, actor: Actor, req: VisitOffer) -> dict:
         """The guide's camera: a WebRTC offer that sends video to the hub."""
-        visit = await self._live(actor, req.visit_id)
-        require(actor.person, Perm.VISIT_HOST, (BOOTH_STAFF, visit.booth_id), message=HOSTS_ONLY)
+        visit = self._require_live(await self._hosted(actor, req.visit_id))
         if visit.source != "browser":
             raise errors.VISIT_LIVE("this visit is live with another source")
         if req.description.type != "offer":
@@ -366,7 +365,7 @@ class Visits(Area):
         """A viewer's video: a receive-only WebRTC offer, answered by the hub."""
         if self.joined(actor) != req.visit_id:
             raise errors.NOT_IN_VISIT("join the visit before watching it")
-        visit = await self._live(actor, req.visit_id)
+        visit = self._require_live(await self.visit(actor.event_id, req.visit_id))
         if req.description.type != "offer":
             raise errors.INVALID_PAYLOAD("send an offer")
         media = self._require_media()

@@ -8,6 +8,8 @@ import re
 import secrets
 from pathlib import Path
 
+from rooms.errors import CATALOG
+
 try:
     from playwright.async_api import Page, expect
 except ImportError:  # the fixtures skip (or fail on CI) before expect is needed
@@ -18,8 +20,16 @@ LANGUAGES = ("en", "fr", "de")
 SCREENSHOTS = Path("/tmp")
 
 
-def strings(lang: str) -> dict[str, str]:
+def page_strings(lang: str) -> dict[str, str]:
+    """The client's own dictionary, as in static/i18n/<lang>.json."""
     return json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def strings(lang: str) -> dict[str, str]:
+    """Everything the page can show, as the client merges it: its dictionary and the
+    error texts of the server's catalog under "error.<code>"."""
+    texts = {f"error.{code}": error.text(lang) for code, error in CATALOG.items()}
+    return {**page_strings(lang), **texts}
 
 
 def unique(name: str) -> str:
@@ -237,8 +247,9 @@ async def test_reconnect_fetches_exactly_the_missed_messages(fairhall_server, ne
 
 
 def test_translations_have_the_same_keys():
-    """Every language has every key, with real text; the page uses no unknown key."""
-    dictionaries = {lang: strings(lang) for lang in LANGUAGES}
+    """Every language has every key, with real text; the page uses no unknown key
+    (error texts are the catalog's: tests/test_error_catalog.py)."""
+    dictionaries = {lang: page_strings(lang) for lang in LANGUAGES}
     keys = set(dictionaries["en"])
     for lang, words in dictionaries.items():
         assert set(words) == keys, f"{lang}.json differs: {set(words) ^ keys}"
@@ -248,8 +259,20 @@ def test_translations_have_the_same_keys():
     used = set(re.findall(r'data-i18n="([\w.]+)"', html))
     for pairs in re.findall(r'data-i18n-attr="([^"]+)"', html):
         used |= {pair.split("=")[1] for pair in pairs.split(",")}
+    keys |= {f"error.{code}" for code in CATALOG}  # error texts come from the catalog
     # any "area.name" string literal in the scripts whose area is a dictionary area
     areas = "|".join(sorted({key.split(".")[0] for key in keys}))
     used |= set(re.findall(rf'"((?:{areas})\.[\w.]+)"', scripts))
     assert used, "found no keys: the pattern is stale"
     assert used <= keys, f"keys used but not translated: {sorted(used - keys)}"
+
+
+async def test_error_texts_come_from_the_catalog_in_the_page_language(fairhall_server, new_page):
+    """A dead invite link tells a German visitor why in German, from the server's error
+    catalog, and switches with the page."""
+    page = await new_page(locale="de-DE")
+    await page.goto(fairhall_server.base_url + "/join/no-such-invite-code")
+    text = page.get_by_test_id("message-text")
+    await expect(text).to_have_text(CATALOG["invite_invalid"].de)
+    await page.get_by_test_id("lang-fr").click()
+    await expect(text).to_have_text(CATALOG["invite_invalid"].fr)

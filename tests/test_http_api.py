@@ -107,3 +107,28 @@ def test_a_missing_browser_client_stops_the_start_with_a_clear_error(tmp_path):
     )
     assert done.returncode == 2
     assert f"no browser client in {tmp_path}" in done.stderr
+
+
+async def test_bodies_must_be_sent_as_json_and_deep_nesting_is_refused(node):
+    org = await node.register("organizer")
+    hall = {"name": "Hall Z"}
+    status, body = await node.request(
+        "POST",
+        "/api/events/demo/halls",
+        org["token"],
+        data=b'{"name": "Hall Z"}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+    json_type = {"Content-Type": "application/json"}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for payload in (deep, b'{"name": ' + deep + b"}", b'{"zz": ' + deep + b"}"):
+        status, body = await node.request(
+            "POST", "/api/events/demo/halls", org["token"], data=payload, headers=json_type
+        )
+        assert status == 400, body
+        assert body["error"]["code"] in ("invalid_payload", "nesting_too_deep"), body
+    status, halls = await node.request("GET", "/api/events/demo/halls", org["token"])
+    assert "Hall Z" not in [h["name"] for h in halls]  # nothing was stored
+    status, _ = await node.request("POST", "/api/events/demo/halls", org["token"], json=hall)
+    assert status == 201

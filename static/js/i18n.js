@@ -1,4 +1,5 @@
-// Translations: every string shown to people comes from /static/i18n/<lang>.json.
+// Translations: every string shown to people comes from /static/i18n/<lang>.json,
+// and error texts from the server's catalog (/api/errors/<lang>).
 //
 // Elements say what they show through attributes, so switching the language only
 // walks the DOM again and nothing has to be re-rendered by hand:
@@ -24,11 +25,22 @@ export function isSupported(lang) {
   return LANGUAGES.includes(lang);
 }
 
+async function fetchJson(url) {
+  const response = await fetch(url, { cache: "no-cache" });
+  if (!response.ok) throw new Error(`cannot load ${url}`);
+  return response.json();
+}
+
+// The page's own strings, plus what each error code says, which comes from the
+// server's error catalog (rooms/errors.py) as "error.<code>".
 async function load(lang) {
   if (!dictionaries.has(lang)) {
-    const response = await fetch(`/static/i18n/${lang}.json`, { cache: "no-cache" });
-    if (!response.ok) throw new Error(`missing translations for ${lang}`);
-    dictionaries.set(lang, await response.json());
+    const [strings, errorTexts] = await Promise.all([
+      fetchJson(`/static/i18n/${lang}.json`),
+      fetchJson(`/api/errors/${lang}`),
+    ]);
+    for (const [code, text] of Object.entries(errorTexts)) strings[`error.${code}`] = text;
+    dictionaries.set(lang, strings);
   }
   return dictionaries.get(lang);
 }
