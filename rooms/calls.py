@@ -140,12 +140,12 @@ class Calls:
         return call
 
     async def members(self, call_id: str) -> list[CallMember]:
-        raw = await self.engine.presence_members(call_scope(call_id))
+        raw = await self.engine.presence.members(call_scope(call_id))
         return sorted((_decode_member(v) for v in raw.values()), key=lambda m: m.joined_at)
 
     async def knocks(self, call_id: str) -> list[Knock]:
         """The queue, one entry per person (their earliest knock), oldest first."""
-        raw = await self.engine.presence_members(knock_scope(call_id))
+        raw = await self.engine.presence.members(knock_scope(call_id))
         first: dict[str, Knock] = {}
         for knock in map(_decode_knock, raw.values()):
             if knock.person.id not in first or knock.since < first[knock.person.id].since:
@@ -242,7 +242,7 @@ class Calls:
         ]
         calls.sort(key=lambda c: (c.kind, c.title.casefold(), c.created_at))
         return [
-            {"call": call, "members": len(await self.engine.presence_members(call_scope(call.id)))}
+            {"call": call, "members": len(await self.engine.presence.members(call_scope(call.id)))}
             for call in calls
         ]
 
@@ -254,7 +254,7 @@ class Calls:
         if call.kind == "meeting" and standing == "uninvited":
             self._refuse(standing)
         scope = knock_scope(call.id)
-        knocks = await self.engine.presence_members(scope) if call.kind == "booth" else {}
+        knocks = await self.engine.presence.members(scope) if call.kind == "booth" else {}
         view: dict = {"call": call, "standing": standing, "knocking": actor.sid in knocks}
         if standing in ("host", "allowed"):
             view["members"] = await self.members(call.id)
@@ -272,9 +272,9 @@ class Calls:
             raise Forbidden("a booth's call cannot be closed")
         await self.records(call.event_id).delete(call.id)
         for member in await self.members(call.id):
-            await self.engine.presence_remove(call_scope(call.id), member.sid)
+            await self.engine.presence.remove(call_scope(call.id), member.sid)
         access = self.access(call.event_id, call.id)
-        for person_id in await self.engine.doc_all(access.name):
+        for person_id in await self.engine.docs.all(access.name):
             await access.delete(person_id)
         ended = {"call_id": call.id, "reason": "closed"}
         if call.kind == "group":
@@ -296,7 +296,7 @@ class Calls:
         if actor.knock_id is not None and actor.knock_id != call.id:
             await self._withdraw(actor)
         knock = Knock(person=actor.person.card(), since=self.clock())
-        await self.engine.presence_add(knock_scope(call.id), actor.sid, actor.sid, _encode(knock))
+        await self.engine.presence.add(knock_scope(call.id), actor.sid, actor.sid, _encode(knock))
         actor.knock_id = call.id
         queue = await self._push_queue(call.id)
         position = next(i for i, k in enumerate(queue, 1) if k.person.id == actor.person.id)
@@ -310,7 +310,7 @@ class Calls:
         call_id, actor.knock_id = actor.knock_id, None
         if call_id is None:
             return False
-        gone = await self.engine.presence_remove(knock_scope(call_id), actor.sid) is not None
+        gone = await self.engine.presence.remove(knock_scope(call_id), actor.sid) is not None
         if gone:
             await self._push_queue(call_id)
         return gone
@@ -318,10 +318,10 @@ class Calls:
     async def _drop_knocks(self, call_id: str, person_id: str) -> bool:
         """Take every knock of one person off the queue; True if there was one."""
         scope = knock_scope(call_id)
-        raw = await self.engine.presence_members(scope)
+        raw = await self.engine.presence.members(scope)
         sids = [sid for sid, info in raw.items() if _decode_knock(info).person.id == person_id]
         for sid in sids:
-            await self.engine.presence_remove(scope, sid)
+            await self.engine.presence.remove(scope, sid)
         return bool(sids)
 
     async def _push_queue(self, call_id: str) -> list[Knock]:
@@ -382,7 +382,7 @@ class Calls:
                     member.sid, "call:ended", {"call_id": call.id, "reason": "replaced"}
                 )
         entry = CallMember(sid=actor.sid, person=me, joined_at=self.clock())
-        outcome = await self.engine.presence_add_capped(
+        outcome = await self.engine.presence.add_capped(
             scope, actor.sid, actor.sid, _encode(entry), call.capacity
         )
         if outcome == "full":
@@ -419,7 +419,7 @@ class Calls:
 
     async def _drop(self, call_id: str, sid: str, reason: str) -> bool:
         """Remove one socket from a call and tell the others; False if it was not in."""
-        if await self.engine.presence_remove(call_scope(call_id), sid) is None:
+        if await self.engine.presence.remove(call_scope(call_id), sid) is None:
             return False
         await self._announce_left(call_id, sid, reason)
         return True
@@ -439,7 +439,7 @@ class Calls:
             raise InvalidInput("send either a description or candidates")
         if req.to == actor.sid:
             raise InvalidInput("you cannot signal yourself")
-        sids = await self.engine.presence_members(call_scope(req.call_id))
+        sids = await self.engine.presence.members(call_scope(req.call_id))
         if actor.sid not in sids:
             raise DomainError("not_in_call", "join the call before signalling in it")
         if req.to not in sids:

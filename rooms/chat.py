@@ -139,7 +139,7 @@ class Chat:
         message = ChatMessage(
             channel=channel.name, author=actor.person.card(), text=text, ts=self.clock()
         )
-        message.id = await self.engine.history_append(
+        message.id = await self.engine.history.append(
             channel.key, _encode(message), limits.history_max_len
         )
         for room in channel.rooms:
@@ -159,14 +159,14 @@ class Chat:
             ts=self.clock(),
             kind="announcement",
         )
-        message.id = await self.engine.history_append(
+        message.id = await self.engine.history.append(
             f"chat:{eid}:announcements", _encode(message), self.limits.announcement_history
         )
         await self.outbox.emit(f"event:{eid}", "lobby:announcement", message)
         return message
 
     async def announcements(self, event_id: str) -> list[ChatMessage]:
-        entries = await self.engine.history_before(
+        entries = await self.engine.history.before(
             f"chat:{event_id}:announcements", None, self.limits.announcement_history
         )
         return [self._decode(entry_id, raw) for entry_id, raw in entries]
@@ -194,11 +194,11 @@ class Chat:
         self._require_inside(actor, channel, reading=True)
         limit = min(req.limit, self.limits.history_page_max)
         if req.since is not None:
-            entries = await self.engine.history_after(channel.key, req.since, limit + 1)
+            entries = await self.engine.history.after(channel.key, req.since, limit + 1)
             has_more = len(entries) > limit
             entries = entries[:limit]
         else:
-            entries = await self.engine.history_before(channel.key, req.before, limit + 1)
+            entries = await self.engine.history.before(channel.key, req.before, limit + 1)
             has_more = len(entries) > limit
             entries = entries[-limit:]
         messages = [self._decode(entry_id, raw) for entry_id, raw in entries]
@@ -213,7 +213,7 @@ class Chat:
     # moderation ------------------------------------------------------------------
     async def delete(self, actor: Actor, req: ChatDelete) -> dict:
         channel = await self.resolve(actor, req.channel)
-        raw = await self.engine.history_get(channel.key, req.id)
+        raw = await self.engine.history.get(channel.key, req.id)
         if raw is None:
             raise NotFound("message", code="message_not_found")
         message = self._decode(req.id, raw)
@@ -226,7 +226,7 @@ class Chat:
         )
         if not allowed:
             raise Forbidden("only moderators, the booth's staff or the author may delete this")
-        if await self.engine.history_delete(channel.key, req.id):
+        if await self.engine.history.delete(channel.key, req.id):
             for room in channel.rooms:
                 await self.outbox.emit(
                     room, "chat:deleted", {"channel": channel.name, "id": req.id}

@@ -143,7 +143,7 @@ class Fair:
             "online": await self.presence.members(
                 f"event:{eid}", limit=self.limits.presence_detail_limit
             ),
-            "online_count": await self.presence.engine.presence_count(f"event:{eid}"),
+            "online_count": await self.presence.engine.presence.count(f"event:{eid}"),
             "announcements": await self.chat.announcements(eid),
         }
 

@@ -131,7 +131,7 @@ class People:
     async def register(self, form: Registration) -> Person:
         invite = await self.usable_invite(form.code)
         if invite.max_uses is not None:
-            used = await self.engine.incr(f"invite-uses:{invite.code}")
+            used = await self.engine.counters.incr(f"invite-uses:{invite.code}")
             if used > invite.max_uses:
                 raise DomainError("invite_used_up", "this invite link has been used up", 410)
         name, company = form.name.strip(), form.company.strip()

@@ -14,6 +14,6 @@ class RateLimiter:
         """Count one hit; raise RateLimited past ``count`` hits within ``window`` s."""
         if count <= 0:
             return
-        used = await self.engine.incr(f"rl:{key}", 1, ttl=window)
+        used = await self.engine.counters.incr(f"rl:{key}", 1, ttl=window)
         if used > count:
             raise RateLimited(f"at most {count} messages per {window:g} s")

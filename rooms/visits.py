@@ -161,7 +161,7 @@ class Visits:
             raise DomainError("visit_ended", "this visit has ended")
 
     async def _viewers(self, visit_id: str) -> int:
-        return await self.engine.presence_count(visit_room(visit_id))
+        return await self.engine.presence.count(visit_room(visit_id))
 
     async def _question_list(self, event_id: str, visit_id: str) -> list[Question]:
         questions = await self.questions(event_id, visit_id).all()

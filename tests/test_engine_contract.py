@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from rooms.engine import Engine, MessageHandler, parse_history_id
 from server.engines.memory import MemoryEngine
-from server.engines.redis_engine import RedisEngine
+from server.engines.redis import RedisEngine
 
 # Small timings keep the crash tests fast: a node counts as dead 0.6 s after its last beat.
 FAST = {"heartbeat_interval": 0.2, "node_timeout": 0.6}
@@ -66,11 +66,7 @@ def collector() -> tuple[asyncio.Queue[bytes], MessageHandler]:
 
 async def crash(node: RedisEngine) -> None:
     """Stop the node's heartbeat without any cleanup, as if its process died."""
-    task = node._heartbeat_task
-    assert task is not None
-    while not task.done():  # Python 3.11 may swallow a cancel (see _cancel_and_wait)
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
+    await node.heartbeat.stop()
 
 
 # -- documents ------------------------------------------------------------------
@@ -78,53 +74,53 @@ async def crash(node: RedisEngine) -> None:
 
 async def test_documents_roundtrip(engine: Engine) -> None:
     binary = b"\xff\x00\xfe\x80 not utf-8"
-    assert await engine.doc_get("booths", "b1") is None
-    await engine.doc_put("booths", "b1", b"one")
-    await engine.doc_put("booths", "b2", binary)
-    await engine.doc_put("halls", "b1", b"other collection")
-    await engine.doc_put("booths", "b1", b"one v2")
-    assert await engine.doc_get("booths", "b1") == b"one v2"
-    assert await engine.doc_get("booths", "b2") == binary
-    assert await engine.doc_all("booths") == {"b1": b"one v2", "b2": binary}
-    assert await engine.doc_all("nothing") == {}
+    assert await engine.docs.get("booths", "b1") is None
+    await engine.docs.put("booths", "b1", b"one")
+    await engine.docs.put("booths", "b2", binary)
+    await engine.docs.put("halls", "b1", b"other collection")
+    await engine.docs.put("booths", "b1", b"one v2")
+    assert await engine.docs.get("booths", "b1") == b"one v2"
+    assert await engine.docs.get("booths", "b2") == binary
+    assert await engine.docs.all("booths") == {"b1": b"one v2", "b2": binary}
+    assert await engine.docs.all("nothing") == {}
 
 
 async def test_doc_put_new_and_delete(engine: Engine) -> None:
-    assert await engine.doc_put_new("users", "u1", b"first") is True
-    assert await engine.doc_put_new("users", "u1", b"second") is False
-    assert await engine.doc_get("users", "u1") == b"first"
-    assert await engine.doc_delete("users", "u1") is True
-    assert await engine.doc_delete("users", "u1") is False
-    assert await engine.doc_get("users", "u1") is None
-    assert await engine.doc_put_new("users", "u1", b"again") is True
+    assert await engine.docs.put_new("users", "u1", b"first") is True
+    assert await engine.docs.put_new("users", "u1", b"second") is False
+    assert await engine.docs.get("users", "u1") == b"first"
+    assert await engine.docs.delete("users", "u1") is True
+    assert await engine.docs.delete("users", "u1") is False
+    assert await engine.docs.get("users", "u1") is None
+    assert await engine.docs.put_new("users", "u1", b"again") is True
 
 
 # -- counters -----------------------------------------------------------------------
 
 
 async def test_incr(engine: Engine) -> None:
-    assert await engine.incr("hits") == 1
-    assert await engine.incr("hits", 5) == 6
-    assert await engine.incr("hits", -2) == 4
-    assert await engine.incr("other") == 1
+    assert await engine.counters.incr("hits") == 1
+    assert await engine.counters.incr("hits", 5) == 6
+    assert await engine.counters.incr("hits", -2) == 4
+    assert await engine.counters.incr("other") == 1
 
 
 async def test_incr_ttl_window_starts_at_first_hit(engine: Engine) -> None:
     start = time.monotonic()
-    assert await engine.incr("rl", ttl=0.3) == 1
+    assert await engine.counters.incr("rl", ttl=0.3) == 1
     await asyncio.sleep(0.1)
-    assert await engine.incr("rl", ttl=0.3) == 2
+    assert await engine.counters.incr("rl", ttl=0.3) == 2
     # Past the first hit's window (0.3 s) but inside a window restarted by the
     # second hit (~0.4 s): a fresh count shows the TTL was not extended.
     await asyncio.sleep(max(0.0, start + 0.35 - time.monotonic()))
-    assert await engine.incr("rl", 3, ttl=0.3) == 3
+    assert await engine.counters.incr("rl", 3, ttl=0.3) == 3
 
 
 # -- history --------------------------------------------------------------------------
 
 
 async def _fill(engine: Engine, channel: str, n: int, max_len: int = 1000) -> list[str]:
-    return [await engine.history_append(channel, f"m{i}".encode(), max_len) for i in range(n)]
+    return [await engine.history.append(channel, f"m{i}".encode(), max_len) for i in range(n)]
 
 
 async def test_history_ids_grow_strictly(engine: Engine) -> None:
@@ -139,7 +135,7 @@ async def test_history_paging(engine: Engine) -> None:
 
     # Backwards from the newest: each page is oldest first, cursors are exclusive.
     pages, before = [], None
-    while page := await engine.history_before("chat", before, 10):
+    while page := await engine.history.before("chat", before, 10):
         pages.append(page)
         before = page[0][0]
     assert [len(p) for p in pages] == [10, 10, 5]
@@ -147,34 +143,34 @@ async def test_history_paging(engine: Engine) -> None:
 
     # Forwards from the start.
     collected, after = [], "0-0"
-    while page := await engine.history_after("chat", after, 10):
+    while page := await engine.history.after("chat", after, 10):
         collected += page
         after = page[-1][0]
     assert collected == everything
 
-    assert await engine.history_before("chat", ids[10], 1) == [everything[9]]
-    assert await engine.history_after("chat", ids[10], 1) == [everything[11]]
-    assert await engine.history_before("chat", ids[0], 10) == []
-    assert await engine.history_after("chat", ids[-1], 10) == []
-    assert await engine.history_before("chat", None, 0) == []
+    assert await engine.history.before("chat", ids[10], 1) == [everything[9]]
+    assert await engine.history.after("chat", ids[10], 1) == [everything[11]]
+    assert await engine.history.before("chat", ids[0], 10) == []
+    assert await engine.history.after("chat", ids[-1], 10) == []
+    assert await engine.history.before("chat", None, 0) == []
 
 
 async def test_history_get_and_delete(engine: Engine) -> None:
     binary = b"\x00\xff\xc3"
-    first = await engine.history_append("chat", b"a", 100)
-    middle = await engine.history_append("chat", binary, 100)
-    last = await engine.history_append("chat", b"c", 100)
-    assert await engine.history_get("chat", middle) == binary
-    assert await engine.history_delete("chat", middle) is True
-    assert await engine.history_delete("chat", middle) is False
-    assert await engine.history_get("chat", middle) is None
-    assert await engine.history_before("chat", None, 10) == [(first, b"a"), (last, b"c")]
-    assert await engine.history_get("chat", "1-0") is None
+    first = await engine.history.append("chat", b"a", 100)
+    middle = await engine.history.append("chat", binary, 100)
+    last = await engine.history.append("chat", b"c", 100)
+    assert await engine.history.get("chat", middle) == binary
+    assert await engine.history.delete("chat", middle) is True
+    assert await engine.history.delete("chat", middle) is False
+    assert await engine.history.get("chat", middle) is None
+    assert await engine.history.before("chat", None, 10) == [(first, b"a"), (last, b"c")]
+    assert await engine.history.get("chat", "1-0") is None
 
 
 async def test_history_trims_to_about_max_len(engine: Engine) -> None:
     ids = await _fill(engine, "chat", 300, max_len=50)
-    kept = await engine.history_before("chat", None, 1000)
+    kept = await engine.history.before("chat", None, 1000)
     # Redis trims whole stream nodes ("MAXLEN ~"): at least max_len stay, at most
     # one node (stream-node-max-entries, 100 by default) more.
     assert 50 <= len(kept) <= 150
@@ -182,53 +178,53 @@ async def test_history_trims_to_about_max_len(engine: Engine) -> None:
 
 
 async def test_history_unknown_channel(engine: Engine) -> None:
-    assert await engine.history_before("void", None, 10) == []
-    assert await engine.history_after("void", "0-0", 10) == []
-    assert await engine.history_get("void", "1-0") is None
-    assert await engine.history_delete("void", "1-0") is False
+    assert await engine.history.before("void", None, 10) == []
+    assert await engine.history.after("void", "0-0", 10) == []
+    assert await engine.history.get("void", "1-0") is None
+    assert await engine.history.delete("void", "1-0") is False
 
 
 # -- presence -----------------------------------------------------------------------------
 
 
 async def test_presence_sessions(engine: Engine) -> None:
-    assert await engine.presence_add("hall", "s1", "alice", b"a1") is True
-    assert await engine.presence_add("hall", "s2", "alice", b"a2") is False  # second tab
-    assert await engine.presence_add("hall", "s1", "alice", b"dup") is False  # same sid
-    assert await engine.presence_add("hall", "s3", "bob", b"b") is True
-    assert await engine.presence_add("booth", "s1", "alice", b"x") is True  # other scope
+    assert await engine.presence.add("hall", "s1", "alice", b"a1") is True
+    assert await engine.presence.add("hall", "s2", "alice", b"a2") is False  # second tab
+    assert await engine.presence.add("hall", "s1", "alice", b"dup") is False  # same sid
+    assert await engine.presence.add("hall", "s3", "bob", b"b") is True
+    assert await engine.presence.add("booth", "s1", "alice", b"x") is True  # other scope
     # The latest session's info wins.
-    assert await engine.presence_members("hall") == {"alice": b"a2", "bob": b"b"}
+    assert await engine.presence.members("hall") == {"alice": b"a2", "bob": b"b"}
 
-    assert await engine.presence_remove("hall", "s1") is None  # alice still has s2
-    assert await engine.presence_remove("hall", "s2") == "alice"
-    assert await engine.presence_remove("hall", "s2") is None
-    assert await engine.presence_remove("hall", "unknown") is None
-    assert await engine.presence_remove("nowhere", "s1") is None
-    assert await engine.presence_members("hall") == {"bob": b"b"}
-    assert await engine.presence_members("booth") == {"alice": b"x"}
-    assert await engine.presence_members("nowhere") == {}
-    assert await engine.presence_count("hall") == 1 and await engine.presence_count("nowhere") == 0
-    assert await engine.presence_add("hall", "s4", "alice", b"back") is True
+    assert await engine.presence.remove("hall", "s1") is None  # alice still has s2
+    assert await engine.presence.remove("hall", "s2") == "alice"
+    assert await engine.presence.remove("hall", "s2") is None
+    assert await engine.presence.remove("hall", "unknown") is None
+    assert await engine.presence.remove("nowhere", "s1") is None
+    assert await engine.presence.members("hall") == {"bob": b"b"}
+    assert await engine.presence.members("booth") == {"alice": b"x"}
+    assert await engine.presence.members("nowhere") == {}
+    assert await engine.presence.count("hall") == 1 and await engine.presence.count("nowhere") == 0
+    assert await engine.presence.add("hall", "s4", "alice", b"back") is True
 
 
 async def test_presence_add_capped(engine: Engine) -> None:
-    assert await engine.presence_add_capped("room", "s1", "alice", b"a", 2) == "joined"
-    assert await engine.presence_add_capped("room", "s1", "alice", b"dup", 2) == "present"
-    assert await engine.presence_add_capped("room", "s2", "bob", b"b", 2) == "joined"
-    assert await engine.presence_add_capped("room", "s3", "carol", b"c", 2) == "full"
+    assert await engine.presence.add_capped("room", "s1", "alice", b"a", 2) == "joined"
+    assert await engine.presence.add_capped("room", "s1", "alice", b"dup", 2) == "present"
+    assert await engine.presence.add_capped("room", "s2", "bob", b"b", 2) == "joined"
+    assert await engine.presence.add_capped("room", "s3", "carol", b"c", 2) == "full"
     # a member's second session needs no seat, even when the room is full
-    assert await engine.presence_add_capped("room", "s4", "alice", b"a2", 2) == "present"
-    assert await engine.presence_members("room") == {"alice": b"a2", "bob": b"b"}
-    assert await engine.presence_remove("room", "s3") is None  # carol never got in
-    assert await engine.presence_remove("room", "s2") == "bob"  # a seat frees up
-    assert await engine.presence_add_capped("room", "s3", "carol", b"c", 2) == "joined"
+    assert await engine.presence.add_capped("room", "s4", "alice", b"a2", 2) == "present"
+    assert await engine.presence.members("room") == {"alice": b"a2", "bob": b"b"}
+    assert await engine.presence.remove("room", "s3") is None  # carol never got in
+    assert await engine.presence.remove("room", "s2") == "bob"  # a seat frees up
+    assert await engine.presence.add_capped("room", "s3", "carol", b"c", 2) == "joined"
     # the cap counts every member of the scope, however they were added
-    assert await engine.presence_add("room", "s5", "dave", b"d") is True
-    assert await engine.presence_add_capped("room", "s6", "erin", b"e", 3) == "full"
-    assert await engine.presence_add_capped("other", "s6", "erin", b"e", 1) == "joined"
-    assert await engine.presence_add_capped("closed", "s7", "frank", b"f", 0) == "full"
-    assert await engine.presence_members("closed") == {}
+    assert await engine.presence.add("room", "s5", "dave", b"d") is True
+    assert await engine.presence.add_capped("room", "s6", "erin", b"e", 3) == "full"
+    assert await engine.presence.add_capped("other", "s6", "erin", b"e", 1) == "joined"
+    assert await engine.presence.add_capped("closed", "s7", "frank", b"f", 0) == "full"
+    assert await engine.presence.members("closed") == {}
 
 
 async def test_presence_add_capped_race_for_the_last_seats(
@@ -240,24 +236,24 @@ async def test_presence_add_capped_race_for_the_last_seats(
         await other.start()
         nodes.append(other)
     try:
-        await engine.presence_add_capped("room", "s-host", "host", b"", 3)
+        await engine.presence.add_capped("room", "s-host", "host", b"", 3)
         results = await asyncio.gather(
             *(
-                nodes[i % len(nodes)].presence_add_capped("room", f"s{i}", f"m{i}", b"", 3)
+                nodes[i % len(nodes)].presence.add_capped("room", f"s{i}", f"m{i}", b"", 3)
                 for i in range(20)
             )
         )
         assert results.count("joined") == 2 and results.count("full") == 18
-        assert len(await engine.presence_members("room")) == 3
+        assert len(await engine.presence.members("room")) == 3
     finally:
         for node in nodes[1:]:
             await node.close()
 
 
 async def test_reap_without_dead_nodes(engine: Engine) -> None:
-    await engine.presence_add("hall", "s1", "alice", b"")
-    assert await engine.reap_dead_nodes() == []
-    assert await engine.presence_members("hall") == {"alice": b""}
+    await engine.presence.add("hall", "s1", "alice", b"")
+    assert await engine.presence.reap_dead_nodes() == []
+    assert await engine.presence.members("hall") == {"alice": b""}
 
 
 # -- pub/sub ----------------------------------------------------------------------------------
@@ -269,12 +265,12 @@ async def test_pubsub_delivers(engine: Engine) -> None:
 
     got, collect = collector()
     also, collect_also = collector()
-    await engine.subscribe("ev", failing)
-    await engine.subscribe("ev", collect)
-    await engine.subscribe("ev", collect_also)
-    await engine.publish("ev", b"\xff first")  # right after subscribe: must arrive
-    await engine.publish("elsewhere", b"not for us")
-    await engine.publish("ev", b"second")
+    await engine.pubsub.subscribe("ev", failing)
+    await engine.pubsub.subscribe("ev", collect)
+    await engine.pubsub.subscribe("ev", collect_also)
+    await engine.pubsub.publish("ev", b"\xff first")  # right after subscribe: must arrive
+    await engine.pubsub.publish("elsewhere", b"not for us")
+    await engine.pubsub.publish("ev", b"second")
     assert await received(got, 2) == [b"\xff first", b"second"]
     assert await received(also, 2) == [b"\xff first", b"second"]
     assert got.empty()  # "elsewhere" would have come before "second"
@@ -288,9 +284,9 @@ async def test_pubsub_reaches_every_node(engine: Engine, request: pytest.Fixture
     try:
         got_here, on_here = collector()
         got_there, on_there = collector()
-        await engine.subscribe("ev", on_here)
-        await other.subscribe("ev", on_there)
-        await engine.publish("ev", b"hello")
+        await engine.pubsub.subscribe("ev", on_here)
+        await other.pubsub.subscribe("ev", on_there)
+        await engine.pubsub.publish("ev", b"hello")
         assert await received(got_here, 1) == await received(got_there, 1) == [b"hello"]
     finally:
         await other.close()
@@ -305,13 +301,13 @@ async def test_pubsub_resubscribes_after_connection_loss(
 ) -> None:
     node = await make_redis()
     got, collect = collector()
-    await node.subscribe("ev", collect)
+    await node.pubsub.subscribe("ev", collect)
     async with aioredis.Redis.from_url(redis_url) as admin:
         assert await admin.client_kill_filter(_type="pubsub") >= 1
     # Keep publishing until the reader is back; anything sent meanwhile is lost.
     async with asyncio.timeout(5):
         while got.empty():
-            await node.publish("ev", b"ping")
+            await node.pubsub.publish("ev", b"ping")
             await asyncio.sleep(0.05)
 
 
@@ -319,33 +315,35 @@ async def test_reap_crashed_node(make_redis: MakeRedis) -> None:
     # Only b may die here: a slow CI machine must not make a or c look dead too.
     a, c = await make_redis(node_timeout=10), await make_redis(node_timeout=10)
     b = await make_redis()
-    await a.presence_add("hall", "sa", "dave", b"d")
-    await b.presence_add("hall", "sb1", "bob", b"b")
-    await b.presence_add("booth", "sb2", "bob", b"b")
-    await b.presence_add("hall", "sb3", "carol", b"c")
-    await b.presence_add("hall", "sb4", "dave", b"d")  # dave stays: a holds a session
-    assert await a.reap_dead_nodes() == []  # b is alive
+    await a.presence.add("hall", "sa", "dave", b"d")
+    await b.presence.add("hall", "sb1", "bob", b"b")
+    await b.presence.add("booth", "sb2", "bob", b"b")
+    await b.presence.add("hall", "sb3", "carol", b"c")
+    await b.presence.add("hall", "sb4", "dave", b"d")  # dave stays: a holds a session
+    assert await a.presence.reap_dead_nodes() == []  # b is alive
 
     await crash(b)
     await asyncio.sleep(0.9)  # > node_timeout since b's last beat
     # Two nodes reaping at once: every departure is reported exactly once.
-    from_a, from_c = await asyncio.gather(a.reap_dead_nodes(), c.reap_dead_nodes())
+    from_a, from_c = await asyncio.gather(
+        a.presence.reap_dead_nodes(), c.presence.reap_dead_nodes()
+    )
     assert sorted(from_a + from_c) == [("booth", "bob"), ("hall", "bob"), ("hall", "carol")]
-    assert await a.presence_members("hall") == {"dave": b"d"}
-    assert await a.presence_members("booth") == {}
-    assert await a.reap_dead_nodes() == []
+    assert await a.presence.members("hall") == {"dave": b"d"}
+    assert await a.presence.members("booth") == {}
+    assert await a.presence.reap_dead_nodes() == []
 
 
 async def test_reaping_a_crashed_node_frees_its_capped_seats(make_redis: MakeRedis) -> None:
     a, b = await make_redis(node_timeout=10), await make_redis()
-    assert await a.presence_add_capped("call", "sa", "sa", b"a", 2) == "joined"
-    assert await b.presence_add_capped("call", "sb", "sb", b"b", 2) == "joined"
-    assert await a.presence_add_capped("call", "sc", "sc", b"c", 2) == "full"
+    assert await a.presence.add_capped("call", "sa", "sa", b"a", 2) == "joined"
+    assert await b.presence.add_capped("call", "sb", "sb", b"b", 2) == "joined"
+    assert await a.presence.add_capped("call", "sc", "sc", b"c", 2) == "full"
     await crash(b)
     await asyncio.sleep(0.9)  # > node_timeout since b's last beat
-    assert await a.reap_dead_nodes() == [("call", "sb")]
-    assert await a.presence_add_capped("call", "sc", "sc", b"c", 2) == "joined"
-    assert await a.presence_members("call") == {"sa": b"a", "sc": b"c"}
+    assert await a.presence.reap_dead_nodes() == [("call", "sb")]
+    assert await a.presence.add_capped("call", "sc", "sc", b"c", 2) == "joined"
+    assert await a.presence.members("call") == {"sa": b"a", "sc": b"c"}
 
 
 async def test_node_restores_its_sessions_after_heartbeat_lapse(
@@ -353,31 +351,31 @@ async def test_node_restores_its_sessions_after_heartbeat_lapse(
     redis_url: str,
 ) -> None:
     a, b = await make_redis(node_timeout=10), await make_redis()
-    await b.presence_add("hall", "sb", "bob", b"b")
-    await b.presence_add("booth", "sc", "carol", b"c")
+    await b.presence.add("hall", "sb", "bob", b"b")
+    await b.presence.add("booth", "sc", "carol", b"c")
     # b looks dead for a moment (e.g. a network split) and gets reaped...
     async with aioredis.Redis.from_url(redis_url) as admin:
         await admin.delete(f"fh:node:{b.node_id}:alive")
-    assert sorted(await a.reap_dead_nodes()) == [("booth", "carol"), ("hall", "bob")]
+    assert sorted(await a.presence.reap_dead_nodes()) == [("booth", "carol"), ("hall", "bob")]
     # ...but its sockets are still connected: its next beat restores its sessions.
     for _ in range(40):  # poll up to 2 s
-        if await a.presence_members("booth") == {"carol": b"c"}:
+        if await a.presence.members("booth") == {"carol": b"c"}:
             break
         await asyncio.sleep(0.05)
     else:
         pytest.fail("b did not restore its sessions")
-    assert await a.presence_members("hall") == {"bob": b"b"}
-    assert await a.reap_dead_nodes() == []
+    assert await a.presence.members("hall") == {"bob": b"b"}
+    assert await a.presence.reap_dead_nodes() == []
 
 
 async def test_close_removes_own_sessions(make_redis: MakeRedis) -> None:
     a, b = await make_redis(), await make_redis()
-    await a.presence_add("hall", "sa", "alice", b"a")
-    await b.presence_add("hall", "sb", "bob", b"b")
+    await a.presence.add("hall", "sa", "alice", b"a")
+    await b.presence.add("hall", "sb", "bob", b"b")
     await b.close()
     await b.close()  # idempotent
-    assert await a.presence_members("hall") == {"alice": b"a"}
-    assert await a.reap_dead_nodes() == []
+    assert await a.presence.members("hall") == {"alice": b"a"}
+    assert await a.presence.reap_dead_nodes() == []
 
 
 async def test_ping_raises_when_unreachable(redis_url: str) -> None:
@@ -397,5 +395,5 @@ async def test_a_burst_beyond_the_redis_pool_waits_instead_of_failing(make_redis
     """More concurrent commands than pooled connections (a thousand people arriving
     at once) queue for a connection; none fails with "Too many connections"."""
     engine = await make_redis(max_connections=2)
-    await asyncio.gather(*(engine.doc_put("burst", f"k{i}", b"v") for i in range(200)))
-    assert len(await engine.doc_all("burst")) == 200
+    await asyncio.gather(*(engine.docs.put("burst", f"k{i}", b"v") for i in range(200)))
+    assert len(await engine.docs.all("burst")) == 200
