@@ -2,7 +2,7 @@
 
 Each concern is a small Protocol with a memory and a Redis implementation
 (server/engines/), and one contract suite run against both
-(tests/test_engine_contract.py).
+(tests/engine/).
 :class:`Engine` bundles one of each for a node, plus the lifecycle.
 
 Values are opaque ``bytes`` (msgpack written by the domain) so both engines behave
