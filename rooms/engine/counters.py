@@ -10,6 +10,9 @@ class Counters(Protocol):
         """Atomically add ``amount`` and return the new value.
 
         ``ttl`` (seconds) is applied only when the counter is created, which makes
-        fixed-window rate limits: the window starts at the first hit.
+        fixed-window rate limits: the window starts at the first hit. (Exactly:
+        when the counter has no expiry yet, like Redis ``PEXPIRE NX``; one created
+        without ``ttl`` takes the first ``ttl`` given later.) Once expired, the
+        counter starts again from 0.
         """
         ...

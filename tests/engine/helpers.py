@@ -32,3 +32,12 @@ def collector() -> tuple[asyncio.Queue[bytes], MessageHandler]:
 async def crash(node: RedisEngine) -> None:
     """Stop the node's heartbeat without any cleanup, as if its process died."""
     await node.heartbeat.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll ``check`` until it returns True; TimeoutError after 3 s."""
+    async with asyncio.timeout(3):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.02)
