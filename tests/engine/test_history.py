@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rooms.engine import History, parse_history_id
+import asyncio
+
+from rooms.engine import Engine, History, parse_history_id
 
 
 async def _fill(history: History, channel: str, n: int, max_len: int = 1000) -> list[str]:
@@ -68,3 +70,47 @@ async def test_history_unknown_channel(history: History) -> None:
     assert await history.after("void", "0-0", 10) == []
     assert await history.get("void", "1-0") is None
     assert await history.delete("void", "1-0") is False
+
+
+async def test_history_ids_keep_growing_after_deletes(history: History) -> None:
+    # A client's resume cursor must never come to mean a different message.
+    a = await history.append("chat", b"a", 100)
+    b = await history.append("chat", b"b", 100)
+    assert await history.delete("chat", b)
+    c = await history.append("chat", b"c", 100)
+    assert parse_history_id(c) > parse_history_id(b)
+    assert await history.delete("chat", a) and await history.delete("chat", c)
+    d = await history.append("chat", b"d", 100)  # the channel was empty
+    assert parse_history_id(d) > parse_history_id(c)
+    assert await history.after("chat", b, 10) == [(d, b"d")]
+
+
+async def test_history_ids_are_unique_across_concurrent_appends(
+    engine: Engine, peer: Engine
+) -> None:
+    nodes = [engine.history, peer.history]
+    ids = await asyncio.gather(
+        *(nodes[i % 2].append("chat", f"m{i}".encode(), 1000) for i in range(40))
+    )
+    assert len(set(ids)) == 40
+    stored = await engine.history.before("chat", None, 100)
+    assert [i for i, _ in stored] == sorted(ids, key=parse_history_id)
+    assert dict(stored) == {i: f"m{n}".encode() for n, i in enumerate(ids)}
+
+
+async def test_history_cursor_need_not_be_a_stored_entry(history: History) -> None:
+    ids = await _fill(history, "chat", 5)
+    entries = [(i, f"m{n}".encode()) for n, i in enumerate(ids)]
+    assert await history.delete("chat", ids[2])  # e.g. a moderator removed it
+    assert await history.before("chat", ids[2], 10) == entries[:2]
+    assert await history.after("chat", ids[2], 10) == entries[3:]
+    assert await history.after("chat", "0-0", 2) == entries[:2]
+    assert await history.before("chat", "99999999999999-0", 1) == entries[-1:]
+
+
+async def test_history_channels_are_independent(history: History) -> None:
+    a = await _fill(history, "a", 3)
+    b = await history.append("b", b"only in b", 100)
+    assert [i for i, _ in await history.before("a", None, 10)] == a
+    assert await history.after("a", "0-0", 10) == [(i, f"m{n}".encode()) for n, i in enumerate(a)]
+    assert await history.before("b", None, 10) == [(b, b"only in b")]
