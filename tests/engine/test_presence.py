@@ -64,3 +64,64 @@ async def test_reap_without_dead_nodes(presence: PresenceStore) -> None:
     await presence.add("hall", "s1", "alice", b"")
     assert await presence.reap_dead_nodes() == []
     assert await presence.members("hall") == {"alice": b""}
+
+
+async def test_count_is_distinct_members_not_sessions(presence: PresenceStore) -> None:
+    async def check(scope: str, expected: int) -> None:
+        assert await presence.count(scope) == expected
+        assert len(await presence.members(scope)) == expected
+
+    await check("hall", 0)
+    for sid, member in [("s1", "alice"), ("s2", "alice"), ("s3", "alice"), ("s4", "bob")]:
+        await presence.add("hall", sid, member, b"\x00\xff")
+    await presence.add("booth", "s5", "carol", b"")
+    await check("hall", 2)
+    await check("booth", 1)
+    await presence.remove("hall", "s1")
+    await presence.remove("hall", "s2")
+    await check("hall", 2)  # alice still has s3
+    await presence.remove("hall", "s3")
+    await check("hall", 1)
+    assert await presence.members("hall") == {"bob": b"\x00\xff"}
+
+
+async def test_joined_and_left_are_cluster_wide(engine: Engine, peer: Engine) -> None:
+    # One person with a tab on each node: joined once, left once.
+    assert await engine.presence.add("hall", "s1", "alice", b"a") is True
+    assert await peer.presence.add("hall", "s2", "alice", b"a") is False
+    assert await engine.presence.remove("hall", "s1") is None
+    assert await peer.presence.members("hall") == {"alice": b"a"}
+    assert await peer.presence.remove("hall", "s2") == "alice"
+    assert await engine.presence.count("hall") == 0
+
+
+async def test_any_node_can_remove_a_session(engine: Engine, peer: Engine) -> None:
+    # e.g. a host closing a call removes members connected to other nodes
+    await peer.presence.add("call", "s1", "s1", b"")
+    assert await engine.presence.remove("call", "s1") == "s1"
+    assert await peer.presence.remove("call", "s1") is None
+    assert await peer.presence.members("call") == {}
+
+
+async def test_concurrent_sessions_of_one_member_join_and_leave_once(
+    engine: Engine, peer: Engine
+) -> None:
+    nodes = [engine.presence, peer.presence]
+    joined = await asyncio.gather(
+        *(nodes[i % 2].add("hall", f"s{i}", "alice", b"") for i in range(20))
+    )
+    assert joined.count(True) == 1
+    left = await asyncio.gather(*(nodes[i % 2].remove("hall", f"s{i}") for i in range(20)))
+    assert left.count("alice") == 1 and left.count(None) == 19
+    assert await engine.presence.count("hall") == 0
+
+
+async def test_concurrent_sessions_of_one_member_take_one_seat(
+    engine: Engine, peer: Engine
+) -> None:
+    nodes = [engine.presence, peer.presence]
+    results = await asyncio.gather(
+        *(nodes[i % 2].add_capped("call", f"s{i}", "alice", b"", 1) for i in range(20))
+    )
+    assert results.count("joined") == 1 and results.count("present") == 19
+    assert await engine.presence.add_capped("call", "s-bob", "bob", b"", 1) == "full"
