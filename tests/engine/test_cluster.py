@@ -10,9 +10,10 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from rooms.engine import Engine
 from server.engines.redis import RedisEngine
 
-from .helpers import MakeRedis, crash
+from .helpers import FAST, MakeRedis, collector, crash
 
 
 async def test_reap_crashed_node(make_redis: MakeRedis) -> None:
@@ -101,3 +102,63 @@ async def test_a_burst_beyond_the_redis_pool_waits_instead_of_failing(make_redis
     engine = await make_redis(max_connections=2)
     await asyncio.gather(*(engine.docs.put("burst", f"k{i}", b"v") for i in range(200)))
     assert len(await engine.docs.all("burst")) == 200
+
+
+async def test_ping_and_close_on_every_engine(engine: Engine) -> None:
+    await engine.ping()
+    await engine.close()
+    await engine.close()  # idempotent (the fixture closes a third time)
+
+
+async def test_a_live_node_is_never_reaped(make_redis: MakeRedis) -> None:
+    a, b = await make_redis(node_timeout=10), await make_redis()
+    await b.presence.add("hall", "sb", "bob", b"b")
+    # Several of b's node_timeouts: only its heartbeat keeps it alive that long.
+    await asyncio.sleep(3 * FAST["node_timeout"])
+    assert await a.presence.reap_dead_nodes() == []
+    assert await a.presence.members("hall") == {"bob": b"b"}
+
+
+async def test_a_session_removed_elsewhere_is_not_reported_again_when_reaped(
+    make_redis: MakeRedis, redis_url: str
+) -> None:
+    a, b = await make_redis(node_timeout=10), await make_redis()
+    await b.presence.add("call", "sb", "sb", b"")
+    await b.presence.add("call", "sc", "sc", b"")
+    assert await a.presence.remove("call", "sb") == "sb"  # e.g. the host closed the call
+    await crash(b)
+    async with aioredis.Redis.from_url(redis_url) as admin:  # dead now, not after timeout
+        await admin.delete(f"fh:node:{b.node_id}:alive")
+    assert await a.presence.reap_dead_nodes() == [("call", "sc")]
+
+
+async def test_redis_key_layout_is_unchanged(make_redis: MakeRedis, redis_url: str) -> None:
+    """Deployments hold data under these names (connection.py): keep them."""
+    node = await make_redis()
+    await node.docs.put("booths", "b1", b"doc")
+    await node.counters.incr("rl:x", ttl=60)
+    entry = await node.history.append("chat:lobby", b"hi", 100)
+    await node.presence.add("hall", "s1", "alice", b"card")
+    await node.pubsub.subscribe("ev", collector()[1])
+    n = node.node_id
+    async with aioredis.Redis.from_url(redis_url) as admin:
+        assert {k.decode() for k in await admin.keys("*")} == {
+            "fh:doc:{booths}",
+            "fh:ctr:{rl:x}",
+            "fh:hist:{chat:lobby}",
+            "fh:pr:{hall}:sids",
+            "fh:pr:{hall}:info",
+            "fh:pr:{hall}:count",
+            "fh:nodes",
+            f"fh:node:{n}:alive",
+            f"fh:node:{n}:sessions",
+        }
+        assert await admin.hgetall("fh:doc:{booths}") == {b"b1": b"doc"}
+        assert await admin.get("fh:ctr:{rl:x}") == b"1"
+        assert await admin.xrange("fh:hist:{chat:lobby}") == [(entry.encode(), {b"p": b"hi"})]
+        assert await admin.hgetall("fh:pr:{hall}:sids") == {b"s1": b"alice"}
+        assert await admin.hgetall("fh:pr:{hall}:info") == {b"alice": b"card"}
+        assert await admin.hgetall("fh:pr:{hall}:count") == {b"alice": b"1"}
+        assert await admin.smembers("fh:nodes") == {n.encode()}
+        assert await admin.smembers(f"fh:node:{n}:sessions") == {b"hall\0s1"}
+        assert b"fh:ps:ev" in await admin.pubsub_channels()
