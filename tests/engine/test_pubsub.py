@@ -54,3 +54,23 @@ async def test_pubsub_resubscribes_after_connection_loss(
         while got.empty():
             await node.pubsub.publish("ev", b"ping")
             await asyncio.sleep(0.05)
+
+
+async def test_pubsub_keeps_each_publishers_order(engine: Engine, peer: Engine) -> None:
+    here, on_here = collector()
+    there, on_there = collector()
+    await engine.pubsub.subscribe("ev", on_here)
+    await peer.pubsub.subscribe("ev", on_there)
+    sent = [f"m{i}".encode() for i in range(100)]
+    for payload in sent:
+        await engine.pubsub.publish("ev", payload)
+    assert await received(here, 100) == sent
+    assert await received(there, 100) == sent
+
+
+async def test_pubsub_does_not_replay_earlier_messages(pubsub: PubSub) -> None:
+    await pubsub.publish("ev", b"before anyone listened")
+    got, collect = collector()
+    await pubsub.subscribe("ev", collect)
+    await pubsub.publish("ev", b"after")
+    assert await received(got, 1) == [b"after"]
