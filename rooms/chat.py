@@ -130,7 +130,7 @@ class Chat(Area):
         message = ChatMessage(
             channel=channel.name, author=actor.person.card(), text=text, ts=self.now()
         )
-        message.id = await self.engine.history_append(
+        message.id = await self.engine.history.append(
             channel.key, _encode(message), self.limits.history_max_len
         )
         for room in channel.rooms:
@@ -146,11 +146,11 @@ class Chat(Area):
         self._require_inside(actor, channel, reading=True)
         limit = min(req.limit, self.limits.history_page_max)
         if req.since is not None:
-            entries = await self.engine.history_after(channel.key, req.since, limit + 1)
+            entries = await self.engine.history.after(channel.key, req.since, limit + 1)
             has_more = len(entries) > limit
             entries = entries[:limit]
         else:
-            entries = await self.engine.history_before(channel.key, req.before, limit + 1)
+            entries = await self.engine.history.before(channel.key, req.before, limit + 1)
             has_more = len(entries) > limit
             entries = entries[-limit:]
         messages = [decode_message(entry_id, raw) for entry_id, raw in entries]
@@ -160,7 +160,7 @@ class Chat(Area):
     async def delete(self, actor: Actor, req: ChatDelete) -> dict:
         """Delete a message: its author, the channel's overseers."""
         channel = await self.resolve(actor, req.channel)
-        raw = await self.engine.history_get(channel.key, req.id)
+        raw = await self.engine.history.get(channel.key, req.id)
         if raw is None:
             raise errors.MESSAGE_NOT_FOUND()
         message = decode_message(req.id, raw)
@@ -171,7 +171,7 @@ class Chat(Area):
             (BOOTH_STAFF, channel.staff_booth),
             message="only moderators, the booth's staff or the author may delete this",
         )
-        if await self.engine.history_delete(channel.key, req.id):
+        if await self.engine.history.delete(channel.key, req.id):
             deleted = {"channel": channel.name, "id": req.id}
             for room in channel.rooms:
                 await self.outbox.emit(room, "chat:deleted", deleted)

@@ -85,14 +85,14 @@ class Lobby(Area):
             ts=self.now(),
             kind="announcement",
         )
-        message.id = await self.engine.history_append(
+        message.id = await self.engine.history.append(
             self._stream(actor.event_id), encode_message(message), self.limits.announcement_history
         )
         await self.outbox.emit(names.event_room(actor.event_id), "lobby:announcement", message)
         return message
 
     async def announcements(self, event_id: str) -> list[ChatMessage]:
-        entries = await self.engine.history_before(
+        entries = await self.engine.history.before(
             self._stream(event_id), None, self.limits.announcement_history
         )
         return [decode_message(entry_id, raw) for entry_id, raw in entries]

@@ -154,7 +154,7 @@ class People(Area):
         if not name or not company:  # before counting a use: a typo must not spend one
             raise errors.INVALID_PAYLOAD("name and company must not be blank")
         if invite.max_uses is not None:
-            used = await self.engine.incr(f"invite-uses:{invite.code}")
+            used = await self.engine.counters.incr(f"invite-uses:{invite.code}")
             if used > invite.max_uses:
                 raise errors.INVITE_USED_UP()
         booth_ids = [

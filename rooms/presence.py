@@ -57,7 +57,7 @@ class PresenceNotices:
         changes = self._pending.pop(scope, {})
         self._last_sent[scope] = time.monotonic()
         try:
-            count = await self.engine.presence_count(scope)
+            count = await self.engine.presence.count(scope)
             notice = {"scope": scope, "count": count, "joined": [], "left": [], "partial": True}
             if count <= self.detail_limit:
                 # above the limit, a card for every arrival to everyone costs more than
@@ -98,7 +98,7 @@ class Presence:
     async def enter(self, scope: str, actor: Actor) -> None:
         await self.outbox.join(actor.sid, scope)
         card = actor.person.card()
-        if await self.engine.presence_add(scope, actor.sid, actor.person.id, _encode(card)):
+        if await self.engine.presence.add(scope, actor.sid, actor.person.id, _encode(card)):
             self.notices.add(scope, card.id, card)
 
     async def leave(self, scope: str, actor: Actor) -> None:
@@ -107,13 +107,13 @@ class Presence:
 
     async def forget(self, scope: str, sid: str) -> None:
         """Drop one session (its socket may be gone already)."""
-        member = await self.engine.presence_remove(scope, sid)
+        member = await self.engine.presence.remove(scope, sid)
         if member is not None:
             self.notices.add(scope, member, None)
 
     async def members(self, scope: str, q: str = "", limit: int | None = None) -> list[PersonCard]:
         """Members sorted by name; ``q`` filters on name, company, country, sector."""
-        raw = await self.engine.presence_members(scope)
+        raw = await self.engine.presence.members(scope)
         cards = [_decode_card(info) for info in raw.values()]
         if q:
             words = q.casefold().split()
@@ -129,11 +129,11 @@ class Presence:
 
     async def count(self, scope: str) -> int:
         """How many people (not sockets) are in ``scope``."""
-        return await self.engine.presence_count(scope)
+        return await self.engine.presence.count(scope)
 
     async def reap(self) -> int:
         """Remove the people of crashed nodes and tell their rooms."""
-        gone = await self.engine.reap_dead_nodes()
+        gone = await self.engine.presence.reap_dead_nodes()
         for scope, member in gone:
             handler = self._reap_handlers.get(names.split(scope)[0])
             if handler is None:

@@ -25,10 +25,10 @@ class RateLimiter:
         if count <= 0:
             return None
         key = names.rate_counter(rate.name, person_id)
-        used = await self.engine.incr(key, 1, ttl=window)
+        used = await self.engine.counters.incr(key, 1, ttl=window)
         if used > count:
             raise errors.RATE_LIMITED(f"at most {count} {rate.what} per {window:g} s")
         return key
 
     async def refund(self, key: str) -> None:
-        await self.engine.incr(key, -1)
+        await self.engine.counters.incr(key, -1)

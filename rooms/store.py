@@ -21,18 +21,18 @@ class Collection(Generic[T]):
         self._decoder = msgspec.msgpack.Decoder(record_type)
 
     async def get(self, key: str) -> T | None:
-        raw = await self.engine.doc_get(self.name, key)
+        raw = await self.engine.docs.get(self.name, key)
         return None if raw is None else self._decoder.decode(raw)
 
     async def put(self, key: str, record: T) -> None:
-        await self.engine.doc_put(self.name, key, self._encoder.encode(record))
+        await self.engine.docs.put(self.name, key, self._encoder.encode(record))
 
     async def put_new(self, key: str, record: T) -> bool:
-        return await self.engine.doc_put_new(self.name, key, self._encoder.encode(record))
+        return await self.engine.docs.put_new(self.name, key, self._encoder.encode(record))
 
     async def delete(self, key: str) -> bool:
-        return await self.engine.doc_delete(self.name, key)
+        return await self.engine.docs.delete(self.name, key)
 
     async def all(self) -> list[T]:
-        raw = await self.engine.doc_all(self.name)
+        raw = await self.engine.docs.all(self.name)
         return [self._decoder.decode(value) for value in raw.values()]

@@ -54,7 +54,7 @@ REAPER = web.AppKey("reaper", asyncio.Task)
 
 def make_engine(settings: Settings) -> Engine:
     if settings.redis:
-        from server.engines.redis_engine import RedisEngine
+        from server.engines.redis import RedisEngine
 
         return RedisEngine(
             settings.redis,
@@ -87,8 +87,8 @@ async def shared_secret(settings: Settings, engine: Engine) -> str:
     nodes on one Redis agree without configuration."""
     if settings.secret:
         return settings.secret
-    await engine.doc_put_new("server", "secret", secrets.token_urlsafe(32).encode())
-    return (await engine.doc_get("server", "secret")).decode()
+    await engine.docs.put_new("server", "secret", secrets.token_urlsafe(32).encode())
+    return (await engine.docs.get("server", "secret")).decode()
 
 
 async def _reap_until(stop: asyncio.Event, fair: Fair, metrics: Metrics, interval: float) -> None:

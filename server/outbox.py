@@ -36,10 +36,12 @@ class SocketIOOutbox:
 
     async def disconnect_person(self, person_id: str, reason: str) -> None:
         # Every node closes its own sockets of that person (room membership is local).
-        await self.engine.publish(names.CONTROL, msgspec.msgpack.encode(Kick(person_id, reason)))
+        await self.engine.pubsub.publish(
+            names.CONTROL, msgspec.msgpack.encode(Kick(person_id, reason))
+        )
 
     async def start(self) -> None:
-        await self.engine.subscribe(names.CONTROL, self._on_control)
+        await self.engine.pubsub.subscribe(names.CONTROL, self._on_control)
 
     async def _on_control(self, payload: bytes) -> None:
         try:

@@ -16,9 +16,9 @@ def payload_fields(command) -> list[str]:
 
 async def snapshot(node) -> tuple:
     engine = node.fair.engine
-    history = await engine.history_before("chat:demo:lobby", None, 1000)
-    booths = await engine.doc_all("ev:demo:booths")
-    people = await engine.doc_all("ev:demo:people")
+    history = await engine.history.before("chat:demo:lobby", None, 1000)
+    booths = await engine.docs.all("ev:demo:booths")
+    people = await engine.docs.all("ev:demo:people")
     return history, booths, people
 
 

@@ -81,7 +81,7 @@ class Calls(Area):
             await self.membership.drop(state.call_id, actor.sid, "disconnected")
         if state.knock_id is not None:
             scope = names.knock_scope(state.knock_id)
-            if await self.engine.presence_remove(scope, actor.sid) is not None:
+            if await self.engine.presence.remove(scope, actor.sid) is not None:
                 await self.knocking.push_queue(state.knock_id)
 
     async def reaped(self, scope: str, member: str) -> None:

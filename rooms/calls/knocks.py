@@ -39,7 +39,7 @@ class Knocking:
             await self.withdraw_socket(actor)
         knock = Knock(person=actor.person.card(), since=self.services.now())
         scope = names.knock_scope(call.id)
-        await self.engine.presence_add(scope, actor.sid, actor.sid, encode(knock))
+        await self.engine.presence.add(scope, actor.sid, actor.sid, encode(knock))
         state.knock_id = call.id
         queue = await self.push_queue(call.id)
         position = next(i for i, k in enumerate(queue, 1) if k.person.id == actor.person.id)
@@ -59,7 +59,7 @@ class Knocking:
         if call_id is None:
             return False
         scope = names.knock_scope(call_id)
-        gone = await self.engine.presence_remove(scope, actor.sid) is not None
+        gone = await self.engine.presence.remove(scope, actor.sid) is not None
         if gone:
             await self.push_queue(call_id)
         return gone
@@ -67,10 +67,10 @@ class Knocking:
     async def drop_person(self, call_id: str, person_id: str) -> bool:
         """Take every knock of one person off the queue; True if there was one."""
         scope = names.knock_scope(call_id)
-        raw = await self.engine.presence_members(scope)
+        raw = await self.engine.presence.members(scope)
         sids = [sid for sid, info in raw.items() if decode_knock(info).person.id == person_id]
         for sid in sids:
-            await self.engine.presence_remove(scope, sid)
+            await self.engine.presence.remove(scope, sid)
         return bool(sids)
 
     async def push_queue(self, call_id: str) -> list[Knock]:

@@ -84,7 +84,7 @@ class CallRooms:
         ]
         calls.sort(key=lambda c: (c.kind, c.title.casefold(), c.created_at))
         return [
-            {"call": call, "members": await self.engine.presence_count(names.call_scope(call.id))}
+            {"call": call, "members": await self.engine.presence.count(names.call_scope(call.id))}
             for call in calls
         ]
 
@@ -97,7 +97,7 @@ class CallRooms:
         if call.kind == "meeting" and standing == "uninvited":
             self.records.refuse(standing)
         scope = names.knock_scope(call.id)
-        knocks = await self.engine.presence_members(scope) if call.kind == "booth" else {}
+        knocks = await self.engine.presence.members(scope) if call.kind == "booth" else {}
         view: dict = {"call": call, "standing": standing, "knocking": actor.sid in knocks}
         if standing in ("host", "allowed"):
             view["members"] = await self.records.members(call.id)
@@ -116,9 +116,9 @@ class CallRooms:
             raise errors.FORBIDDEN("a booth's call cannot be closed")
         await self.records.records(call.event_id).delete(call.id)
         for member in await self.records.members(call.id):
-            await self.engine.presence_remove(names.call_scope(call.id), member.sid)
+            await self.engine.presence.remove(names.call_scope(call.id), member.sid)
         access = self.records.access(call.event_id, call.id)
-        for person_id in await self.engine.doc_all(access.name):
+        for person_id in await self.engine.docs.all(access.name):
             await access.delete(person_id)
         ended = {"call_id": call.id, "reason": "closed"}
         if call.kind == "group":

@@ -50,7 +50,7 @@ class Membership:
                     member.sid, "call:ended", {"call_id": call.id, "reason": "replaced"}
                 )
         entry = CallMember(sid=actor.sid, person=me, joined_at=self.services.now())
-        outcome = await self.engine.presence_add_capped(
+        outcome = await self.engine.presence.add_capped(
             scope, actor.sid, actor.sid, encode(entry), call.capacity
         )
         if outcome == "full":
@@ -90,7 +90,7 @@ class Membership:
 
     async def drop(self, call_id: str, sid: str, reason: str) -> bool:
         """Remove one socket from a call and tell the others; False if it was not in."""
-        if await self.engine.presence_remove(names.call_scope(call_id), sid) is None:
+        if await self.engine.presence.remove(names.call_scope(call_id), sid) is None:
             return False
         await self.announce_left(call_id, sid, reason)
         return True

@@ -83,7 +83,7 @@ class CallRecords:
         return call
 
     async def members(self, call_id: str) -> list[CallMember]:
-        raw = await self.engine.presence_members(names.call_scope(call_id))
+        raw = await self.engine.presence.members(names.call_scope(call_id))
         return sorted((decode_member(v) for v in raw.values()), key=lambda m: m.joined_at)
 
     async def member_sids(self, call_id: str, person_id: str) -> list[str]:
@@ -91,7 +91,7 @@ class CallRecords:
 
     async def knocks(self, call_id: str) -> list[Knock]:
         """The queue, one entry per person (their earliest knock), oldest first."""
-        raw = await self.engine.presence_members(names.knock_scope(call_id))
+        raw = await self.engine.presence.members(names.knock_scope(call_id))
         first: dict[str, Knock] = {}
         for knock in map(decode_knock, raw.values()):
             if knock.person.id not in first or knock.since < first[knock.person.id].since:

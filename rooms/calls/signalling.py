@@ -30,7 +30,7 @@ class Signalling:
             raise errors.INVALID_PAYLOAD("send either a description or candidates")
         if req.to == actor.sid:
             raise errors.INVALID_PAYLOAD("you cannot signal yourself")
-        sids = await self.engine.presence_members(names.call_scope(req.call_id))
+        sids = await self.engine.presence.members(names.call_scope(req.call_id))
         if actor.sid not in sids:
             raise errors.NOT_IN_CALL("join the call before signalling in it")
         if req.to not in sids:

@@ -95,8 +95,8 @@ class MediaRouter:
         self._tasks: set[asyncio.Task] = set()
 
     async def start(self) -> None:
-        await self.engine.subscribe(names.media_requests(self.node), self._on_request)
-        await self.engine.subscribe(names.media_replies(self.node), self._on_reply)
+        await self.engine.pubsub.subscribe(names.media_requests(self.node), self._on_request)
+        await self.engine.pubsub.subscribe(names.media_replies(self.node), self._on_reply)
 
     async def shutdown(self) -> None:
         """Close every hub of this node (the node stops)."""
@@ -117,16 +117,16 @@ class MediaRouter:
         if media is not None:
             await hub.open_feed(self.feeds[media])
         self.hubs[visit.id] = hub
-        await self.engine.doc_put(LOCATIONS, visit.id, self.node.encode())
+        await self.engine.docs.put(LOCATIONS, visit.id, self.node.encode())
 
     async def close(self, visit_id: str) -> None:
         node = await self._where(visit_id)
-        await self.engine.doc_delete(LOCATIONS, visit_id)
+        await self.engine.docs.delete(LOCATIONS, visit_id)
         if node == self.node or node is None:
             await self._close_local(visit_id)
         else:
             request = MediaRequest(id="", reply_to="", op="close", visit_id=visit_id)
-            await self.engine.publish(names.media_requests(node), _encode(request))
+            await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
 
     async def publish(self, visit: Visit, sid: str, offer: dict) -> dict:
         return await self._route("publish", visit.id, sid, offer)
@@ -145,7 +145,7 @@ class MediaRouter:
         remote = self.remote_watchers.pop(sid, None)
         if remote is not None:
             request = MediaRequest(id="", reply_to="", op="unwatch", visit_id=remote[0], sid=sid)
-            await self.engine.publish(names.media_requests(remote[1]), _encode(request))
+            await self.engine.pubsub.publish(names.media_requests(remote[1]), _encode(request))
 
     # local work ----------------------------------------------------------------------------
     async def _close_local(self, visit_id: str) -> None:
@@ -177,7 +177,7 @@ class MediaRouter:
     async def _where(self, visit_id: str) -> str | None:
         if visit_id in self.hubs:
             return self.node
-        raw = await self.engine.doc_get(LOCATIONS, visit_id)
+        raw = await self.engine.docs.get(LOCATIONS, visit_id)
         return None if raw is None else raw.decode()
 
     async def _route(self, op: str, visit_id: str, sid: str, offer: dict) -> Any:
@@ -193,7 +193,7 @@ class MediaRouter:
         future = asyncio.get_running_loop().create_future()
         self._pending[request.id] = future
         try:
-            await self.engine.publish(names.media_requests(node), _encode(request))
+            await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
             async with asyncio.timeout(self.rpc_timeout):
                 reply: MediaReply = await future
         except TimeoutError:
@@ -230,7 +230,7 @@ class MediaRouter:
             )
         if request.reply_to:
             with contextlib.suppress(Exception):
-                await self.engine.publish(request.reply_to, _encode(reply))
+                await self.engine.pubsub.publish(request.reply_to, _encode(reply))
 
     async def _on_reply(self, payload: bytes) -> None:
         try:
