@@ -24,6 +24,7 @@ MAX_ACK_ID_DIGITS = 15  # socket.io-client counts from 0; JavaScript's safe inte
 _envelope = msgspec.json.Decoder(list[msgspec.Raw])
 _name = msgspec.json.Decoder(str)
 _any = msgspec.json.Decoder()
+_NULL, _EMPTY = msgspec.Raw(b"null"), b"{}"
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
@@ -93,7 +94,7 @@ def read_event(body: str) -> tuple[str, list[msgspec.Raw]]:
 
 def read_payload(raw: msgspec.Raw | None, decoder: msgspec.json.Decoder) -> object:
     """A command's payload, decoded into its struct; ``null`` or nothing is ``{}``."""
-    data = b"{}" if raw is None or bytes(raw) == b"null" else raw
+    data = _EMPTY if raw is None or raw == _NULL else raw
     try:
         return decoder.decode(data)
     except msgspec.ValidationError as exc:

@@ -80,9 +80,7 @@ class Calls(Area):
         if state.call_id is not None:
             await self.membership.drop(state.call_id, actor.sid, "disconnected")
         if state.knock_id is not None:
-            scope = names.knock_scope(state.knock_id)
-            if await self.engine.presence.remove(scope, actor.sid) is not None:
-                await self.knocking.push_queue(state.knock_id)
+            await self.knocking.remove_knock(state.knock_id, actor.sid)
 
     async def reaped(self, scope: str, member: str) -> None:
         """A crashed node's socket was taken out of a call or a knock queue."""

@@ -56,10 +56,11 @@ class Knocking:
         """Take this socket's knock (if any) off its queue; True if there was one."""
         state = self.sockets.of(actor.sid)
         call_id, state.knock_id = state.knock_id, None
-        if call_id is None:
-            return False
-        scope = names.knock_scope(call_id)
-        gone = await self.engine.presence.remove(scope, actor.sid) is not None
+        return call_id is not None and await self.remove_knock(call_id, actor.sid)
+
+    async def remove_knock(self, call_id: str, sid: str) -> bool:
+        """Take one socket's knock off a queue and tell the staff; True if it was there."""
+        gone = await self.engine.presence.remove(names.knock_scope(call_id), sid) is not None
         if gone:
             await self.push_queue(call_id)
         return gone
