@@ -1,4 +1,4 @@
-"""docs/protocol.md stays in step with the code: every client event, server push, HTTP
+"""docs/protocol/ stays in step with the code: every client event, server push, HTTP
 route and error code is documented, and every JSON example parses (and every example
 request decodes as its event's payload, unless its reply shows ``invalid_payload``).
 
@@ -24,8 +24,9 @@ from server.engines.memory import MemoryEngine
 from server.http_api import HttpApi
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC_PATH = ROOT / "docs" / "protocol.md"
-DOC = DOC_PATH.read_text(encoding="utf-8")
+DOCS = ROOT / "docs" / "protocol"
+PAGES = {path.name: path.read_text(encoding="utf-8") for path in sorted(DOCS.glob("*.md"))}
+DOC = "\n".join(PAGES.values())  # every page, for checks that do not care where
 # where pushes are emitted and error codes raised
 SOURCES = sorted((ROOT / "rooms").rglob("*.py")) + sorted((ROOT / "server").rglob("*.py"))
 
@@ -87,15 +88,13 @@ def error_codes_in_source() -> set[str]:
     return {code for code, e in errors.CATALOG.items() if not e.client_only}
 
 
-def section(title: str) -> str:
-    """The text of the ``## title`` section, up to the next ``## `` heading."""
-    match = re.search(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", DOC, re.M | re.S)
-    assert match, f"docs/protocol.md has no '## {title}' section"
-    return match.group(1)
+def page(name: str) -> str:
+    assert name in PAGES, f"docs/protocol/{name} is missing"
+    return PAGES[name]
 
 
 def documented_error_codes() -> set[str]:
-    return set(TABLE_CODE.findall(section("Error codes")))
+    return set(TABLE_CODE.findall(page("errors.md")))
 
 
 def transcript(body: str) -> list[tuple[str, Any]]:
@@ -130,15 +129,14 @@ def test_every_command_and_push_has_exactly_one_heading_and_nothing_else_does():
     assert {"chat:message", "presence:changed", "mod:removed"} <= pushes  # the scan works
     assert not pushes & set(COMMANDS), "a push shares its name with a client event"
     missing = sorted((set(COMMANDS) | pushes) - set(names))
-    assert not missing, f"no '### `name`' heading in docs/protocol.md for: {missing}"
+    assert not missing, f"no '### `name`' heading in docs/protocol/ for: {missing}"
     unknown = sorted(set(names) - set(COMMANDS) - pushes)
-    assert not unknown, f"docs/protocol.md documents events that do not exist: {unknown}"
+    assert not unknown, f"docs/protocol/ documents events that do not exist: {unknown}"
 
 
-def test_pushes_are_documented_in_the_pushes_section():
-    pushes_text = section("Server pushes")
-    in_section = {m.group("name") for m in EVENT_HEADING.finditer(pushes_text)}
-    assert in_section == pushes_in_source()
+def test_pushes_are_documented_on_the_pushes_page():
+    on_page = {m.group("name") for m in EVENT_HEADING.finditer(page("pushes.md"))}
+    assert on_page == pushes_in_source()
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -146,11 +144,14 @@ def test_every_http_route_is_documented_and_no_other():
     api = HttpApi(FAIR, Tokens("docs-test-secret", 60), "docs-test-key", "http://fair.test")
     routes = {(route.method, route.path) for route in api.routes()}
     assert routes, "HttpApi.routes() registered nothing"
-    headings = {(m.group("method"), m.group("path")) for m in ROUTE_HEADING.finditer(DOC)}
+    http = page("http.md")
+    headings = {(m.group("method"), m.group("path")) for m in ROUTE_HEADING.finditer(http)}
     missing = sorted(routes - headings)
-    assert not missing, f"no '### METHOD /path' heading in docs/protocol.md for: {missing}"
+    assert not missing, f"no '### METHOD /path' heading in docs/protocol/http.md for: {missing}"
     unknown = sorted(headings - routes)
-    assert not unknown, f"docs/protocol.md documents routes that do not exist: {unknown}"
+    assert not unknown, f"docs/protocol/http.md documents routes that do not exist: {unknown}"
+    elsewhere = [n for n, text in PAGES.items() if n != "http.md" and ROUTE_HEADING.search(text)]
+    assert not elsewhere, f"route headings outside http.md: {elsewhere}"
 
 
 # -- JSON examples ----------------------------------------------------------------------------
@@ -205,4 +206,4 @@ def test_every_error_code_in_the_source_is_in_the_table():
     in_source = error_codes_in_source()
     assert {"forbidden", "muted", "auth_expired", "unknown_event"} <= in_source  # scan works
     missing = sorted(in_source - documented_error_codes())
-    assert not missing, f"error codes missing from '## Error codes': {missing}"
+    assert not missing, f"error codes missing from the table in errors.md: {missing}"
