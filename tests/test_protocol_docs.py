@@ -19,6 +19,7 @@ import pytest
 
 from rooms import errors
 from rooms.fair import Fair
+from server import protocol_docs
 from server.auth import Tokens
 from server.engines.memory import MemoryEngine
 from server.http_api import HttpApi
@@ -114,7 +115,9 @@ def page(name: str) -> str:
 
 
 def documented_error_codes() -> set[str]:
-    return set(TABLE_CODE.findall(page("errors.md")))
+    """The codes of the generated table in errors.md."""
+    block = protocol_docs.blocks(page("errors.md")).get("error-catalog", "")
+    return set(TABLE_CODE.findall(block))
 
 
 def transcript(body: str) -> list[tuple[str, Any]]:
@@ -232,4 +235,24 @@ def test_every_error_code_in_the_source_is_in_the_table():
     in_source = error_codes_in_source()
     assert {"forbidden", "muted", "auth_expired", "unknown_event"} <= in_source  # scan works
     missing = sorted(in_source - documented_error_codes())
-    assert not missing, f"error codes missing from the table in errors.md: {missing}"
+    assert not missing, (
+        f"error codes missing from the table in errors.md: {missing}; run `fairhall docs`"
+    )
+
+
+# -- generated sections -------------------------------------------------------------------------
+def test_generated_sections_are_what_the_code_renders_now():
+    for name, (page_name, _) in protocol_docs.SECTIONS.items():
+        found = protocol_docs.blocks(page(page_name))
+        assert name in found, (
+            f"docs/protocol/{page_name} lacks <!-- generated: {name} --> ... <!-- end generated -->"
+        )
+        assert found[name] == protocol_docs.render(name, COMMANDS), (
+            f"the generated section {name!r} of docs/protocol/{page_name} is out of date "
+            "with the code: run `fairhall docs` and commit the result"
+        )
+    for page_name, text in PAGES.items():
+        for name in protocol_docs.blocks(text):
+            assert protocol_docs.SECTIONS.get(name, ("",))[0] == page_name, (
+                f"docs/protocol/{page_name}: no generated section {name!r} belongs here"
+            )
