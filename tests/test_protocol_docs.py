@@ -1,6 +1,19 @@
-"""docs/protocol/ stays in step with the code: every client event, server push, HTTP
-route and error code is documented, and every JSON example parses (and every example
-request decodes as its event's payload, unless its reply shows ``invalid_payload``).
+"""docs/protocol/ stays in step with the code.
+
+- Every declared command has one ``### `name` `` heading, on the page of its area
+  (its prefix: booth:* on booths.md, ...) and nowhere else; every such heading is a
+  command or a push; every push in the source is documented (pushes.md, or
+  connection.md for the pushes the transport writes itself).
+- Every HTTP route has a ``### METHOD /path`` heading in http.md, and no other does.
+- Every JSON example parses; example requests decode into their command's payload
+  struct (unless the reply shows ``invalid_payload``), replies have the ack envelope
+  with a documented code, pushes are real.
+- Every error code of the catalog is in the generated table of errors.md, and every
+  generated section (permissions.md, errors.md) is exactly what server/protocol_docs.py
+  renders now: otherwise run ``fairhall docs``.
+- The rate-classes table of index.md matches the commands' rate classes.
+- index.md links to every page, and every link between pages reaches a page and
+  heading that exist.
 
 No server is started: the command table and the routes come from the objects
 themselves, the pushes and error codes from the source.
@@ -37,6 +50,9 @@ JSON_FENCE = re.compile(r"^```json[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.MULTILIN
 MARKER = re.compile(r"^(=>|<-|<=)[ \t]", re.MULTILINE)
 TABLE_CODE = re.compile(r"^\|\s*`(?P<code>[a-z_]+)`\s*\|", re.MULTILINE)
 WIRE_NAME = re.compile(r"^[a-z]+:[a-z_]+$")
+HEADING = re.compile(r"^#{1,6}[ \t]+(?P<text>.+?)[ \t]*$", re.MULTILINE)
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+CODE_FENCE = re.compile(r"^```.*?^```[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 class NullOutbox:
@@ -134,6 +150,16 @@ def transcript(body: str) -> list[tuple[str, Any]]:
     return messages
 
 
+def headings(text: str) -> list[str]:
+    """The text of every Markdown heading outside code blocks."""
+    return [m.group("text") for m in HEADING.finditer(CODE_FENCE.sub("", text))]
+
+
+def headings_of(text: str) -> set[str]:
+    """The names of the ``### `name` `` headings (commands and pushes)."""
+    return {m.group("name") for m in EVENT_HEADING.finditer(text)}
+
+
 def json_blocks() -> list[str]:
     return [m.group("body") for m in JSON_FENCE.finditer(DOC)]
 
@@ -157,12 +183,26 @@ def test_every_command_and_push_has_exactly_one_heading_and_nothing_else_does():
     assert not unknown, f"docs/protocol/ documents events that do not exist: {unknown}"
 
 
+def test_every_command_is_documented_on_the_page_of_its_area_and_nowhere_else():
+    for name in COMMANDS:
+        expected = protocol_docs.page_of(name)  # fails for an area without a page
+        found = [n for n, text in PAGES.items() if name in headings_of(text)]
+        assert found == [expected], (
+            f"'### `{name}`' belongs on docs/protocol/{expected} only, found on {found}"
+        )
+
+
 def test_pushes_are_documented_on_the_pushes_page_and_transport_pushes_on_connection():
     assert "socket:closing" in packet_pushes()  # the scan works
-    on_pushes = {m.group("name") for m in EVENT_HEADING.finditer(page("pushes.md"))}
-    assert on_pushes == emitted_pushes(), "pushes.md: exactly the pushes sent with emit(...)"
-    on_connection = {m.group("name") for m in EVENT_HEADING.finditer(page("connection.md"))}
-    assert on_connection == packet_pushes(), "connection.md: exactly the transport's pushes"
+    for name, expected, what in [
+        ("pushes.md", emitted_pushes(), "pushes sent with emit(...)"),
+        ("connection.md", packet_pushes(), "pushes the transport writes itself"),
+    ]:
+        documented = headings_of(page(name)) - set(COMMANDS)
+        assert documented == expected, (
+            f"docs/protocol/{name} documents the {what}: missing "
+            f"{sorted(expected - documented)}, not its own {sorted(documented - expected)}"
+        )
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -178,6 +218,50 @@ def test_every_http_route_is_documented_and_no_other():
     assert not unknown, f"docs/protocol/http.md documents routes that do not exist: {unknown}"
     elsewhere = [n for n, text in PAGES.items() if n != "http.md" and ROUTE_HEADING.search(text)]
     assert not elsewhere, f"route headings outside http.md: {elsewhere}"
+
+
+# -- rate classes ---------------------------------------------------------------------------
+def test_rate_classes_table_lists_each_command_with_a_rate_class():
+    match = re.search(r"^## Rate classes\s*$(.*?)(?=^## |\Z)", page("index.md"), re.M | re.S)
+    assert match, "index.md has no '## Rate classes' section"
+    rows = {
+        m.group(1): m.group(0) for m in re.finditer(r"^\| `([a-z_]+)` \|.*$", match.group(1), re.M)
+    }
+    classes = {c.rate.name for c in COMMANDS.values() if c.rate is not None}
+    assert set(rows) == classes, (
+        f"rate classes in index.md: {sorted(rows)}, in the code: {sorted(classes)}"
+    )
+    for rate, row in rows.items():
+        listed = set(re.findall(r"`([a-z]+:[a-z_]+)`", row))
+        declared = {n for n, c in COMMANDS.items() if c.rate is not None and c.rate.name == rate}
+        assert listed == declared, (
+            f"rate class {rate}: index.md lists {sorted(listed)}, the code {sorted(declared)}"
+        )
+
+
+# -- pages and links ------------------------------------------------------------------------------
+def test_index_links_to_every_page():
+    linked = {m.group("target").partition("#")[0] for m in LINK.finditer(page("index.md"))}
+    missing = sorted(set(PAGES) - {"index.md"} - linked)
+    assert not missing, f"docs/protocol/index.md does not link to: {missing}"
+
+
+def test_every_link_between_pages_resolves():
+    anchors = {n: {protocol_docs.anchor(h) for h in headings(text)} for n, text in PAGES.items()}
+    broken = []
+    for name, text in PAGES.items():
+        for m in LINK.finditer(CODE_FENCE.sub("", text)):
+            target = m.group("target")
+            if re.match(r"[a-z]+:", target):  # https:, mailto:
+                continue
+            path, _, fragment = target.partition("#")
+            resolved = (DOCS / path).resolve() if path else DOCS / name
+            if resolved.parent == DOCS and resolved.name in PAGES:
+                if fragment and fragment not in anchors[resolved.name]:
+                    broken.append(f"{name}: {target} (no such heading)")
+            elif not resolved.exists():
+                broken.append(f"{name}: {target} (no such file)")
+    assert not broken, "broken links in docs/protocol/:\n" + "\n".join(broken)
 
 
 # -- JSON examples ----------------------------------------------------------------------------
