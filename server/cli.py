@@ -1,4 +1,5 @@
-"""``fairhall serve``: run one node (memory engine unless --redis is given)."""
+"""``fairhall serve``: run one node (memory engine unless --redis is given).
+``fairhall docs``: regenerate the tables of docs/protocol/ from the code."""
 
 from __future__ import annotations
 
@@ -32,7 +33,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--public-url", help="base URL of invite links (FAIRHALL_PUBLIC_URL)")
     serve.add_argument("--secret", help="token signing secret (FAIRHALL_SECRET)")
+    docs = sub.add_parser("docs", help="rewrite the generated tables of docs/protocol/")
+    docs.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
     return parser
+
+
+def _docs(check: bool) -> int:
+    from server import protocol_docs
+
+    try:
+        stale = protocol_docs.regenerate(write=not check)
+    except (OSError, ValueError) as exc:
+        print(f"fairhall docs: {exc}", file=sys.stderr)
+        return 2
+    for path in stale:
+        print(f"{path}: {'out of date' if check else 'regenerated'}")
+    if not stale:
+        print(f"{protocol_docs.DOCS}: up to date")
+    return 1 if check and stale else 0
 
 
 def _announce(app: web.Application, settings: Settings) -> None:
@@ -49,7 +67,8 @@ def _announce(app: web.Application, settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = vars(_parser().parse_args(argv))
-    args.pop("command")
+    if args.pop("command") == "docs":
+        return _docs(args["check"])
     try:
         settings = load_settings(args)
         static_root(settings)
