@@ -1,7 +1,7 @@
 // The signed-in app: one connection, the views, pushes, routing and reconnects.
 
 import { BoothPage } from "./booth.js";
-import { CallController } from "./call.js";
+import { CallController } from "./call/controller.js";
 import { ChatHub } from "./chat.js";
 import { AUTH_CODES, Connection } from "./connection.js";
 import { $, clear, h, setTitle, showView } from "./dom.js";

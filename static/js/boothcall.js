@@ -1,7 +1,7 @@
 // A booth's video call: visitors knock and wait; the booth's staff see the queue
 // live, let people in or decline, and talk to them face to face.
 
-import { RemovedList } from "./call.js";
+import { RemovedList } from "./call/removed.js";
 import { clear, h } from "./dom.js";
 import { localize } from "./i18n.js";
 import { errorKey, notify, notifyError } from "./notice.js";

@@ -2,7 +2,7 @@
 // meetings you are invited to, the moderators' form to open a room, and the page of
 // one room (#/call/<id>).
 
-import { RemovedList } from "./call.js";
+import { RemovedList } from "./call/removed.js";
 import { $, clear, h, setTitle } from "./dom.js";
 import { localize } from "./i18n.js";
 import { isModerator } from "./moderation.js";
