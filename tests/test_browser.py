@@ -255,7 +255,7 @@ def test_translations_have_the_same_keys():
         assert set(words) == keys, f"{lang}.json differs: {set(words) ^ keys}"
         assert all(text.strip() for text in words.values()), f"{lang}.json has empty texts"
     html = (STATIC / "index.html").read_text()
-    scripts = "".join(path.read_text() for path in sorted((STATIC / "js").glob("*.js")))
+    scripts = "".join(path.read_text() for path in sorted((STATIC / "js").rglob("*.js")))
     used = set(re.findall(r'data-i18n="([\w.]+)"', html))
     for pairs in re.findall(r'data-i18n-attr="([^"]+)"', html):
         used |= {pair.split("=")[1] for pair in pairs.split(",")}
