@@ -20,7 +20,7 @@ from server.auth import Tokens
 from server.config import ConfigError, Settings
 from server.demo import seed_demo
 from server.engines.memory import MemoryEngine
-from server.fanout import install_lanes
+from server.fanout.install import install_lanes
 from server.gateway import Gateway
 from server.http_api import HttpApi, errors_as_json
 from server.managers import make_manager

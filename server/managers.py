@@ -5,7 +5,7 @@ from __future__ import annotations
 import socketio
 
 from server import wire_json
-from server.fanout import FanoutManager, RedisFanoutManager
+from server.fanout.manager import FanoutManager, RedisFanoutManager
 from server.metrics import Metrics
 
 

@@ -1,0 +1,40 @@
+"""Fan-out at the transport: encode a broadcast once, write the same frame to everyone.
+
+Server-to-client WebSocket frames are not masked, so one broadcast's frame bytes are
+identical for every recipient. python-socketio's stock path spends a task and a queue
+hop per recipient (and engine.io re-encodes per socket); here every Socket.IO packet
+for a WebSocket client — broadcasts, acks, pings, connect/disconnect — goes through
+that client's ``Lane``, without a task or an await. One path for all packets is what
+keeps per-socket order: an ack and a broadcast reach the socket in the order they
+were sent. Lanes written during one event-loop iteration are flushed together at its
+end (the ``Corker``), one write per socket, however many frames it got.
+
+Modules: ``frames`` (the shared frame bytes), ``lane`` and ``corker`` (writing),
+``driver`` (engine.io's driver and socket around a lane), ``pinger``, ``manager``
+(python-socketio's client managers) and ``install`` (wiring into a server). They rely
+on private parts of python-socketio, python-engineio, aiohttp and bidict;
+tests/test_fanout_seams.py names each one and fails when an upgrade moves it.
+"""
+
+from server.fanout.corker import Corker
+from server.fanout.driver import NO_QUEUE, LaneSocket, LaneWebSocket
+from server.fanout.frames import PING_FRAME, eio_frame, ws_frame
+from server.fanout.install import install_lanes
+from server.fanout.lane import Lane
+from server.fanout.manager import FanoutManager, RedisFanoutManager
+from server.fanout.pinger import Pinger
+
+__all__ = [
+    "NO_QUEUE",
+    "PING_FRAME",
+    "Corker",
+    "FanoutManager",
+    "Lane",
+    "LaneSocket",
+    "LaneWebSocket",
+    "Pinger",
+    "RedisFanoutManager",
+    "eio_frame",
+    "install_lanes",
+    "ws_frame",
+]

@@ -1,0 +1,970 @@
+"""The private parts of python-socketio, python-engineio, aiohttp and bidict that
+server/fanout/ and server/ws_reader.py rely on, each named with the module of ours
+that needs it.
+
+Nothing else fails loudly when an upgrade moves one of them: ``take_over`` quietly
+falls back to aiohttp's own reading path, a missing first ping only shows as clients
+dropping after a minute. So each check here says what moved and who needs it, and a
+test reports every broken seam it found, not just the first. Checks run against real
+objects where possible: a real Socket.IO server with lanes installed, real clients,
+a real aiohttp WebSocket; signatures where we override or call.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import importlib.metadata
+import inspect
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Sized
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import engineio
+import engineio.async_drivers.aiohttp as engineio_aiohttp
+import engineio.async_server
+import engineio.async_socket
+import pytest
+import redis
+import socketio
+import socketio.async_server
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from bidict import bidict
+from engineio import exceptions as engineio_exceptions
+from engineio import packet as eio_packet
+from engineio.async_drivers.aiohttp import WebSocket as EngineIOWebSocket
+from engineio.async_socket import AsyncSocket
+from harness import eventually, free_port
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from raw_websocket import TEXT, RawWebSocket
+from socketio import packet as sio_packet
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from server.fanout import (
+    NO_QUEUE,
+    PING_FRAME,
+    FanoutManager,
+    LaneSocket,
+    LaneWebSocket,
+    RedisFanoutManager,
+    install_lanes,
+)
+from server.fanout.driver import _NoQueue
+from server.ws_reader import WebSocketIn
+
+ROOT = Path(__file__).resolve().parent.parent
+DRIVER, PINGER, MANAGER, INSTALL, FRAMES = (
+    f"server/fanout/{name}.py" for name in ("driver", "pinger", "manager", "install", "frames")
+)
+READER = "server/ws_reader.py"
+MISSING = object()
+SEE_OTHERS = "the seam that moved is most likely named by another test of this file"
+
+
+class Seams:
+    """Collects the broken seams of one test, so an upgrade shows all of them at once."""
+
+    def __init__(self) -> None:
+        self.broken: list[str] = []
+
+    def check(self, ok: Any, message: str) -> bool:
+        if not ok and message not in self.broken:  # one line per seam, not per socket
+            self.broken.append(message)
+        return bool(ok)
+
+    def attr(self, obj: Any, name: str, message: str) -> Any:
+        """``obj.name``, or MISSING (and a broken seam) when it is not there."""
+        value = getattr(obj, name, MISSING)
+        self.check(value is not MISSING, message)
+        return value
+
+    def same_signature(self, library: Callable, expected: Callable, message: str) -> None:
+        """The library's function still has the parameters of ``expected``: our
+        override of it, or the shape we call it with."""
+        if not callable(library):
+            self.broken.append(f"{message} (now gone)")
+        elif _params(library) != _params(expected):
+            self.broken.append(f"{message} (now {_sig(library)})")
+
+    def accepts(self, fn: Callable, message: str, *args: Any, **kwargs: Any) -> None:
+        """``fn`` can still be called the way our code calls it."""
+        if not callable(fn):
+            self.broken.append(f"{message} (now gone)")
+            return
+        try:
+            inspect.signature(fn).bind(*args, **kwargs)
+        except TypeError as exc:
+            self.broken.append(f"{message} (now {_sig(fn)}: {exc})")
+
+    def done(self) -> None:
+        if self.broken:
+            pytest.fail("broken seams:\n- " + "\n- ".join(self.broken), pytrace=False)
+
+
+def _params(fn: Callable) -> list[tuple[str, Any, Any]]:
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+def _sig(fn: Callable) -> str:
+    return f"{getattr(fn, '__qualname__', fn)}{inspect.signature(fn)}"
+
+
+def bare_sio(**options: Any) -> socketio.AsyncServer:
+    return socketio.AsyncServer(async_mode="aiohttp", **options)
+
+
+# versions ---------------------------------------------------------------------------
+
+PINNED = {  # distribution -> our modules that use its private parts
+    "python-socketio": MANAGER,
+    "python-engineio": f"{DRIVER}, {PINGER} and {READER}",
+    "aiohttp": f"{READER} and {DRIVER}",
+    "bidict": MANAGER,
+}
+
+
+def test_installed_versions_are_within_the_pinned_ranges():
+    seams = Seams()
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = {canonicalize_name(r.name): r for r in map(Requirement, dependencies)}
+    for name, ours in PINNED.items():
+        pin = pins.get(canonicalize_name(name))
+        if not seams.check(pin, f"pyproject.toml does not pin {name}; {ours} relies on it"):
+            continue
+        seams.check(
+            any(spec.operator in ("<", "<=", "==", "~=") for spec in pin.specifier),
+            f"pyproject.toml pins {name} without an upper bound ({pin}); {ours} relies "
+            "on its internals, so a new version must pass this file before it is allowed",
+        )
+        installed = importlib.metadata.version(name)
+        seams.check(
+            pin.specifier.contains(installed, prereleases=True),
+            f"{name} {installed} is installed but pyproject.toml pins {pin.specifier}; "
+            f"run tests/test_fanout_seams.py against it, then move the pin ({ours})",
+        )
+    seams.done()
+
+
+# bidict -----------------------------------------------------------------------------
+
+
+def test_bidict_forward_map_is_a_live_dict():
+    seams = Seams()
+    room = bidict({"sid-1": "eio-1"})
+    fwdm = seams.attr(room, "_fwdm", f"bidict moved bidict._fwdm; {MANAGER} iterates it")
+    if fwdm is not MISSING:
+        seams.check(
+            isinstance(fwdm, dict) and dict(fwdm) == {"sid-1": "eio-1"},
+            f"bidict._fwdm is no longer the sid -> eio_sid dict; {MANAGER} iterates its items",
+        )
+        room["sid-2"] = "eio-2"
+        del room["sid-1"]
+        seams.check(
+            room._fwdm is fwdm and dict(fwdm) == {"sid-2": "eio-2"},
+            f"bidict._fwdm is no longer the live forward map; {MANAGER} reads members from it",
+        )
+    seams.done()
+
+
+# engine.io packets ------------------------------------------------------------------
+
+
+def test_engineio_packet_encodings_we_write_by_hand():
+    seams = Seams()
+    Packet = eio_packet.Packet
+    seams.check(
+        PING_FRAME == b"\x81\x01" + Packet(eio_packet.PING).encode().encode(),
+        f"python-engineio changed the PING packet's encoding; {FRAMES} hard-codes it (PING_FRAME)",
+    )
+    seams.check(
+        Packet(eio_packet.MESSAGE, '2["e"]').encode() == '42["e"]',
+        f"python-engineio changed MESSAGE's encoding ('4' + payload); {MANAGER} prefixes b'4'",
+    )
+    seams.check(
+        isinstance(Packet(eio_packet.MESSAGE, b"\x01").encode(), bytes)
+        and isinstance(Packet(eio_packet.OPEN, {"sid": "x"}).encode(), str),
+        f"python-engineio's Packet.encode no longer gives bytes for binary and str for "
+        f"text; {FRAMES} picks the frame's opcode by that type",
+    )
+    decoded = [Packet(encoded_packet=data) for data in ("3", '42["e"]', b"\x01\x02")]
+    seams.check(
+        [p.packet_type for p in decoded]
+        == [eio_packet.PONG, eio_packet.MESSAGE, eio_packet.MESSAGE]
+        and [p.data for p in decoded[1:]] == ['2["e"]', b"\x01\x02"],
+        f"python-engineio's Packet(encoded_packet=...) decodes differently; {READER} and "
+        f"{DRIVER} hand it whole WebSocket messages (str for text, bytes for binary)",
+    )
+    names = getattr(eio_packet, "packet_names", None)
+    seams.check(
+        isinstance(names, list | tuple)
+        and len(names) == eio_packet.NOOP + 1
+        and names[eio_packet.MESSAGE] == "MESSAGE",
+        f"python-engineio changed packet.packet_names; {READER} accepts a packet only when "
+        "its type indexes that list",
+    )
+    seams.check(
+        isinstance(getattr(engineio_exceptions, "SocketIsClosedError", None), type),
+        f"python-engineio moved exceptions.SocketIsClosedError; {READER} and {DRIVER} catch it",
+    )
+    pkt = bare_sio().packet_class
+    seams.check(
+        isinstance(pkt(sio_packet.EVENT, namespace="/", data=["e", 1]).encode(), str)
+        and not isinstance(pkt(sio_packet.EVENT, namespace="/", data=["e", b"x"]).encode(), str),
+        f"python-socketio's packet_class(EVENT, namespace=, data=).encode() no longer gives "
+        f"str for JSON and a list for binary; {MANAGER} sends only str on the fast path",
+    )
+    seams.done()
+
+
+# engine.io driver and socket --------------------------------------------------------
+
+
+def test_engineio_websocket_driver_seams():
+    seams = Seams()
+    table = seams.attr(
+        engineio_aiohttp, "_async", f"python-engineio moved async_drivers.aiohttp._async; {INSTALL}"
+    )
+    seams.check(
+        isinstance(table, dict) and table.get("websocket") is EngineIOWebSocket,
+        f"python-engineio's aiohttp driver table no longer has 'websocket': WebSocket; "
+        f"{INSTALL} replaces that entry with {DRIVER}'s LaneWebSocket",
+    )
+    sio, other = bare_sio(), bare_sio()
+    eio_async = seams.attr(
+        sio.eio,
+        "_async",
+        f"python-engineio moved AsyncServer._async; {INSTALL} sets our driver in it",
+    )
+    seams.check(
+        isinstance(eio_async, dict) and eio_async.get("websocket") is EngineIOWebSocket,
+        f"python-engineio's AsyncServer._async['websocket'] is no longer its aiohttp "
+        f"WebSocket; {INSTALL} replaces it",
+    )
+    install_lanes(sio, 1024, lambda: None)
+    seams.check(
+        issubclass(sio.eio._async["websocket"], LaneWebSocket)
+        and other.eio._async["websocket"] is EngineIOWebSocket
+        and engineio_aiohttp._async["websocket"] is EngineIOWebSocket,
+        f"install_lanes must change one server's driver only ({INSTALL}); engine.io's "
+        "driver table is shared",
+    )
+    # the driver: engine.io builds it as driver(handler, server) and awaits driver(environ)
+    seams.same_signature(
+        EngineIOWebSocket.__init__,
+        lambda self, handler, server: None,
+        f"python-engineio changed WebSocket.__init__(handler, server); {DRIVER} relies on it",
+    )
+    seams.same_signature(
+        EngineIOWebSocket.__call__,
+        LaneWebSocket.__call__,
+        f"python-engineio changed WebSocket.__call__; {DRIVER}'s LaneWebSocket overrides it",
+    )
+    seams.same_signature(
+        EngineIOWebSocket.close,
+        LaneWebSocket.close,
+        f"python-engineio changed WebSocket.close; {DRIVER}'s LaneWebSocket overrides it",
+    )
+    for name, sig in (("wait", lambda self: None), ("send", lambda self, message: None)):
+        seams.same_signature(
+            getattr(EngineIOWebSocket, name, None),
+            sig,
+            f"python-engineio changed WebSocket.{name}; {DRIVER} leaves an upgraded "
+            "polling socket to engine.io's own handler, which calls it",
+        )
+    driver = EngineIOWebSocket("handler", sio.eio)
+    for name in ("handler", "server", "_sock"):
+        seams.attr(
+            driver,
+            name,
+            f"python-engineio moved WebSocket.{name}; {DRIVER}'s LaneWebSocket uses it",
+        )
+    seams.check(
+        "self._sock" in inspect.getsource(EngineIOWebSocket.close),
+        f"python-engineio's WebSocket.close no longer closes self._sock; {DRIVER} sets "
+        "_sock and calls super().close()",
+    )
+    seams.done()
+
+
+def _queue_calls(source: str, skip: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
+    """(function, method) for every ``<something>.queue.<method>`` in ``source``."""
+    found = set()
+    for fn in ast.walk(ast.parse(source)):
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and fn.name not in skip:
+            for node in ast.walk(fn):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "queue"
+                ):
+                    found.add((fn.name, node.attr))
+    return found
+
+
+def test_engineio_socket_seams():
+    seams = Seams()
+    eio = bare_sio().eio
+    socket = AsyncSocket(eio, "sid-1")
+    for name in (
+        "server",
+        "sid",
+        "queue",
+        "last_ping",
+        "connected",
+        "upgraded",
+        "closing",
+        "closed",
+    ):
+        seams.attr(
+            socket,
+            name,
+            f"python-engineio moved AsyncSocket.{name}; {DRIVER}, {PINGER} or {READER} uses it",
+        )
+    queue = getattr(socket, "queue", None)
+    seams.check(
+        all(callable(getattr(queue, m, None)) for m in ("empty", "get_nowait")),
+        f"python-engineio's AsyncSocket.queue lost empty()/get_nowait(); {DRIVER} drains "
+        "the OPEN packet from it into the lane",
+    )
+    seams.check(
+        getattr(socket, "connected", None) is False
+        and getattr(socket, "upgraded", None) is False
+        and isinstance(getattr(socket, "last_ping", None), float),
+        f"python-engineio's new AsyncSocket no longer starts unconnected with a last_ping "
+        f"time; {DRIVER} tells a fresh WebSocket by connected=False",
+    )
+    try:
+        socket.__class__ = LaneSocket
+        socket.lane = "lane"
+        swapped = type(socket) is LaneSocket
+    except (TypeError, AttributeError):
+        swapped = False
+    seams.check(
+        swapped,
+        f"python-engineio's AsyncSocket no longer takes a new class and attributes "
+        f"(__slots__?); {DRIVER} sets socket.__class__ = LaneSocket and socket.lane",
+    )
+    for name in ("send", "schedule_ping", "close"):
+        seams.same_signature(
+            getattr(AsyncSocket, name, None),
+            getattr(LaneSocket, name),
+            f"python-engineio changed AsyncSocket.{name}; {DRIVER}'s LaneSocket overrides it",
+        )
+    seams.accepts(
+        AsyncSocket.close,
+        f"python-engineio changed AsyncSocket.close; {READER} and {DRIVER} call it",
+        socket,
+        wait=False,
+        abort=True,
+        reason=eio.reason.TRANSPORT_CLOSE,
+    )
+    seams.accepts(
+        AsyncSocket.receive,
+        f"python-engineio changed AsyncSocket.receive; {READER} calls it",
+        socket,
+        None,
+    )
+    for name in ("ping_interval", "ping_timeout", "max_http_buffer_size", "sockets", "reason"):
+        seams.attr(
+            eio, name, f"python-engineio moved AsyncServer.{name}; {DRIVER}/{PINGER}/{READER}"
+        )
+    seams.check(
+        isinstance(getattr(eio, "sockets", None), dict),
+        f"python-engineio's AsyncServer.sockets is no longer a dict of sid -> socket; "
+        f"{PINGER} walks it and {READER} removes closed sockets from it",
+    )
+    seams.check(
+        hasattr(getattr(eio, "reason", None), "TRANSPORT_CLOSE"),
+        f"python-engineio moved AsyncServer.reason.TRANSPORT_CLOSE; {READER} and {DRIVER} pass it",
+    )
+    # NO_QUEUE stands in for socket.queue: it must answer everything engine.io asks of a
+    # WebSocket socket's queue (poll and engine.io's own WebSocket handler never run
+    # for a socket with a lane)
+    answers = {m for m in dir(_NoQueue) if not m.startswith("_")}
+    asked = _queue_calls(
+        inspect.getsource(engineio.async_socket),
+        skip=frozenset({"poll", "_websocket_handler", "writer", "websocket_wait"}),
+    )
+    asked |= _queue_calls(inspect.getsource(engineio.async_server))
+    asked |= _queue_calls(inspect.getsource(socketio.async_server))
+    for fn, method in sorted(asked):
+        seams.check(
+            method in answers,
+            f"python-engineio's {fn}() now calls socket.queue.{method}(); {DRIVER} replaces "
+            f"the queue with NO_QUEUE, which has no {method}",
+        )
+    seams.check(
+        isinstance(NO_QUEUE, _NoQueue) and {"empty", "join", "put", "put_nowait"} <= answers,
+        f"{DRIVER}'s NO_QUEUE lost a method engine.io calls",
+    )
+    seams.done()
+
+
+# socket.io managers -----------------------------------------------------------------
+
+
+def test_socketio_manager_seams():
+    seams = Seams()
+    seams.same_signature(
+        socketio.AsyncManager.emit,
+        FanoutManager.emit,
+        f"python-socketio changed AsyncManager.emit; {MANAGER}'s FanoutManager overrides it",
+    )
+    # the two ways python-socketio calls a manager's emit
+    seams.accepts(
+        FanoutManager.emit,
+        f"python-socketio's AsyncServer.emit call no longer fits {MANAGER}'s FanoutManager.emit",
+        None, "e", None, "/", room=None, skip_sid=None, callback=None, ignore_queue=False,
+    )  # fmt: skip
+    seams.accepts(
+        FanoutManager.emit,
+        f"python-socketio's AsyncPubSubManager super().emit call no longer fits "
+        f"{MANAGER}'s FanoutManager.emit",
+        None, "e", None, namespace="/", room=None, skip_sid=None, callback=None,
+    )  # fmt: skip
+    send = seams.attr(
+        socketio.AsyncServer,
+        "_send_eio_packet",
+        f"python-socketio moved AsyncServer._send_eio_packet; {MANAGER} sends to lane-less "
+        "sockets through it",
+    )
+    if send is not MISSING:
+        seams.accepts(
+            send,
+            f"python-socketio changed AsyncServer._send_eio_packet; {MANAGER}",
+            None,
+            "e",
+            None,
+        )
+    mro = RedisFanoutManager.__mro__
+    seams.check(
+        mro.index(AsyncPubSubManager) < mro.index(FanoutManager) < mro.index(socketio.AsyncManager),
+        f"RedisFanoutManager's MRO no longer puts FanoutManager between python-socketio's "
+        f"AsyncPubSubManager and AsyncManager; {MANAGER} relies on it",
+    )
+    manager = RedisFanoutManager("redis://127.0.0.1:1/0", channel="seams")
+    seams.check(
+        hasattr(manager, "count_deliveries"),
+        f"python-socketio's AsyncRedisManager no longer calls super().__init__ all the way "
+        f"to FanoutManager; {MANAGER}'s count_deliveries is never set",
+    )
+    sio = bare_sio(client_manager=FanoutManager())
+    seams.check(
+        sio.manager.server is sio and sio.eio.sockets is not None,
+        f"python-socketio's manager no longer gets .server (with .eio.sockets); {MANAGER}",
+    )
+    seams.check(
+        isinstance(getattr(sio.manager, "rooms", None), dict),
+        f"python-socketio moved BaseManager.rooms; {MANAGER} reads rooms[namespace][room]",
+    )
+    seams.done()
+
+
+async def test_redis_manager_hands_local_and_remote_emits_to_fanout_manager(redis_url):
+    """AsyncPubSubManager delivers an emit here through super().emit, and one from
+    another node the same way: both must reach FanoutManager.emit (our fast path)."""
+    seams = Seams()
+    sender = bare_sio(client_manager=RedisFanoutManager(redis_url, channel="seams"))
+    receiver = bare_sio(client_manager=RedisFanoutManager(redis_url, channel="seams"))
+    sent, received = [], []
+    sender.manager.count_deliveries = sent.append
+    receiver.manager.count_deliveries = received.append
+    receiver.manager.initialize()  # starts its listener, as its first connection would
+    watcher = redis.Redis.from_url(redis_url)
+    try:
+        # the listener subscribes in the background: wait until Redis counts it
+        await eventually(lambda: watcher.pubsub_numsub("seams")[0][1] >= 1)
+        await sender.emit("probe", {"n": 1}, room="nobody-here")
+        seams.check(
+            sent == [0],
+            f"python-socketio's AsyncPubSubManager.emit no longer hands local delivery to "
+            f"super().emit; {MANAGER}'s RedisFanoutManager skips the fan-out path",
+        )
+        with contextlib.suppress(AssertionError):
+            await eventually(lambda: received, within=5)
+        seams.check(
+            received == [0],
+            f"python-socketio's AsyncPubSubManager no longer delivers another node's emit "
+            f"through super().emit; {MANAGER}'s RedisFanoutManager skips the fan-out path",
+        )
+    finally:
+        receiver.manager.thread.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiver.manager.thread
+        for manager in (sender.manager, receiver.manager):
+            if manager.redis is not None:
+                await manager.redis.aclose()
+        watcher.close()
+    seams.done()
+
+
+# aiohttp ----------------------------------------------------------------------------
+
+
+async def test_aiohttp_websocket_response_seams():
+    """A WebSocketResponse prepared in a running app, checked from its handler."""
+    seams = Seams()
+    checked = asyncio.get_running_loop().create_future()
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=12345, compress=False)
+        try:
+            await ws.prepare(request)
+            await check_prepared(seams, ws, request)
+        finally:
+            checked.set_result(None)
+        if not ws.closed:
+            await ws.close()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", handler)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
+                # read all along: a close handshake waits for the client's reply
+                reading = asyncio.ensure_future(ws.receive(timeout=10))
+                await asyncio.wait_for(asyncio.shield(checked), 10)
+                await asyncio.wait_for(reading, 10)
+    finally:
+        await runner.cleanup()
+    seams.accepts(
+        web.WebSocketResponse,
+        f"aiohttp changed WebSocketResponse(max_msg_size=, compress=); {DRIVER} builds it so",
+        max_msg_size=1,
+        compress=False,
+    )
+    for name in ("transport", "_force_close"):
+        seams.check(
+            name in _slots(RequestHandler),
+            f"aiohttp moved RequestHandler.{name}; {READER}'s take_over/_release set it",
+        )
+    seams.accepts(
+        getattr(RequestHandler, "connection_lost", None),
+        f"aiohttp changed RequestHandler.connection_lost(exc); {READER}'s _release calls it",
+        None,
+        None,
+    )
+    seams.done()
+
+
+async def check_prepared(seams: Seams, ws: web.WebSocketResponse, request: web.Request) -> None:
+    reader = seams.attr(
+        ws, "_reader", f"aiohttp moved WebSocketResponse._reader; {READER} reads it"
+    )
+    buffer = seams.attr(
+        reader,
+        "_buffer",
+        f"aiohttp moved WebSocketResponse._reader._buffer; {READER} hands a connection over "
+        "only when it is empty, and without it keeps every connection on aiohttp's path",
+    )
+    seams.check(
+        buffer is MISSING or (isinstance(buffer, Sized) and len(buffer) == 0),
+        f"aiohttp's WebSocketResponse._reader._buffer is no longer an empty collection after "
+        f"prepare(); {READER} reads it",
+    )
+    seams.check(
+        getattr(ws, "_max_msg_size", None) == 12345,
+        f"aiohttp moved WebSocketResponse._max_msg_size; {READER} takes the size limit from it",
+    )
+    protocol = getattr(request, "protocol", None)
+    seams.check(
+        isinstance(protocol, RequestHandler),
+        f"aiohttp moved request.protocol (the RequestHandler); {READER} releases it",
+    )
+    seams.check(
+        protocol is not None and protocol.transport is request.transport is not None,
+        f"aiohttp's request.protocol.transport is no longer request.transport; {DRIVER} "
+        f"writes to request.transport and {READER} detaches the protocol from it",
+    )
+    seams.check(
+        getattr(protocol, "_force_close", None) is False,
+        f"aiohttp moved RequestHandler._force_close; {READER} sets it so the request loop "
+        "ends without closing the transport",
+    )
+    try:
+        await ws.receive(timeout=0.05)  # the client sends nothing
+        timed_out = False
+    except TimeoutError:
+        timed_out = True
+    seams.check(
+        timed_out,
+        f"aiohttp's WebSocketResponse.receive(timeout=) no longer raises TimeoutError; "
+        f"{DRIVER}'s fallback reader ends an idle connection on it",
+    )
+    if seams.check(
+        getattr(ws, "_eof_sent", None) is False,
+        f"aiohttp moved WebSocketResponse._eof_sent; {READER} sets it",
+    ):
+        ws._eof_sent = True
+        await ws.write_eof()
+        seams.check(
+            not ws.closed,
+            f"aiohttp's WebSocketResponse.write_eof no longer honours _eof_sent; {READER} "
+            "sets it so aiohttp sends no close frame after the hand-over",
+        )
+        ws._eof_sent = False
+
+
+def _slots(cls: type) -> set[str]:
+    return {slot for klass in cls.__mro__ for slot in getattr(klass, "__slots__", ())}
+
+
+# the whole hand-over, on a real Socket.IO server --------------------------------------
+
+
+@dataclass
+class LaneServer:
+    sio: socketio.AsyncServer
+    runner: web.AppRunner
+    url: str
+    at_driver: list[dict] = field(default_factory=list)
+    at_take_over: list[dict] = field(default_factory=list)
+    deliveries: list[int] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def lane_server(monkeypatch, **options: Any):
+    """A bare Socket.IO server with lanes installed (no fairhall domain) whose driver
+    and take_over note what they were given, then run as usual."""
+    manager = FanoutManager()
+    sio = bare_sio(
+        client_manager=manager, transports=["websocket"], async_handlers=False, **options
+    )
+    pinger = install_lanes(sio, 1 << 20, lambda: None)
+    app = web.Application()
+    sio.attach(app)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = LaneServer(sio, runner, f"http://127.0.0.1:{port}")
+    manager.count_deliveries = server.deliveries.append
+
+    @sio.event
+    async def connect(sid, environ, auth=None):
+        await sio.enter_room(sid, "booth")
+
+    @sio.on("echo")
+    async def echo(sid, data):
+        return data
+
+    class NotingDriver(sio.eio._async["websocket"]):
+        async def __call__(self, environ):
+            socket = getattr(self.handler, "__self__", None)
+            queue = getattr(socket, "queue", None)
+            server.at_driver.append(
+                {
+                    "type": type(socket),
+                    "connected": getattr(socket, "connected", MISSING),
+                    "queued": queue.qsize() if isinstance(queue, asyncio.Queue) else MISSING,
+                    "server": self.server,
+                    "request": environ.get("aiohttp.request"),
+                }
+            )
+            return await super().__call__(environ)
+
+    sio.eio._async = {**sio.eio._async, "websocket": NotingDriver}
+    driver_module = sys.modules[LaneWebSocket.__module__]
+    real_take_over = driver_module.take_over
+
+    def noting_take_over(ws, request, socket, lane):
+        protocol = getattr(request, "protocol", MISSING)
+        seen = {
+            "buffer": getattr(getattr(ws, "_reader", MISSING), "_buffer", MISSING),
+            "max_msg_size": getattr(ws, "_max_msg_size", MISSING),
+            "eof_sent": getattr(ws, "_eof_sent", MISSING),
+            "protocol": protocol,
+            "force_close": getattr(protocol, "_force_close", MISSING),
+            "same_transport": getattr(protocol, "transport", MISSING) is request.transport,
+            "lane": lane,
+            "ws": ws,
+        }
+        seen["took_over"] = real_take_over(ws, request, socket, lane)
+        server.at_take_over.append(seen)
+        return seen["took_over"]
+
+    monkeypatch.setattr(driver_module, "take_over", noting_take_over)
+    pinger.start()
+    try:
+        yield server
+    finally:
+        await pinger.stop()
+        await sio.shutdown()
+        await runner.cleanup()
+
+
+@dataclass
+class Member:
+    client: socketio.AsyncClient
+    probes: list = field(default_factory=list)
+
+    @property
+    def sid(self) -> str:
+        return self.client.get_sid()
+
+
+@pytest.fixture
+async def lanes(monkeypatch):
+    """A lane server with two connected Socket.IO clients in the room "booth"."""
+    async with lane_server(monkeypatch) as server:
+        members: list[Member] = []
+        try:
+            for _ in range(2):
+                member = Member(socketio.AsyncClient(reconnection=False))
+                member.client.on("probe", member.probes.append)
+                members.append(member)
+                await member.client.connect(server.url, transports=["websocket"], wait_timeout=5)
+        except Exception as exc:
+            pytest.fail(f"no Socket.IO client could connect ({exc!r}); {SEE_OTHERS}", pytrace=False)
+        try:
+            yield server, members
+        finally:
+            for member in members:
+                await member.client.disconnect()
+
+
+async def test_engineio_calls_our_driver_with_a_fresh_socket(lanes):
+    server, members = lanes
+    sio = server.sio
+    seams = Seams()
+    seams.check(
+        len(server.at_driver) == len(members),
+        f"python-engineio no longer builds each connection's driver from "
+        f"AsyncServer._async['websocket']; {INSTALL} installs {DRIVER}'s there",
+    )
+    for seen in server.at_driver:
+        seams.check(
+            seen["type"] is AsyncSocket,
+            f"python-engineio's driver handler is no longer a bound method of its AsyncSocket "
+            f"(found {seen['type']}); {DRIVER} finds the socket through handler.__self__",
+        )
+        seams.check(
+            seen["server"] is sio.eio,
+            f"python-engineio no longer passes its server to the driver; {DRIVER}",
+        )
+        seams.check(
+            seen["connected"] is False and seen["queued"] not in (MISSING, 0),
+            f"python-engineio no longer calls the driver with an unconnected socket whose "
+            f"asyncio.Queue holds the OPEN packet (connected={seen['connected']}, "
+            f"queued={seen['queued']}); {DRIVER} tells a fresh WebSocket by that and moves "
+            "the OPEN packet to the lane",
+        )
+        seams.check(
+            isinstance(seen["request"], web.BaseRequest),
+            f"python-engineio moved environ['aiohttp.request']; {DRIVER} prepares the "
+            "WebSocketResponse on it",
+        )
+    for socket in list(sio.eio.sockets.values()):
+        seams.check(
+            type(socket) is LaneSocket and socket.queue is NO_QUEUE,
+            f"{DRIVER} no longer swaps the socket's class and queue",
+        )
+        seams.check(
+            sio.eio.transport(socket.sid) == "websocket",
+            f"python-engineio no longer reads AsyncSocket.upgraded; {DRIVER} sets it",
+        )
+    seams.check(
+        len(sio.eio.sockets) == len(members),
+        f"python-engineio dropped a socket when the driver returned; {READER} keeps it in "
+        "AsyncServer.sockets until the connection ends",
+    )
+    seams.done()
+
+
+async def test_aiohttp_lets_take_over_move_the_connection(lanes):
+    server, members = lanes
+    seams = Seams()
+    seams.check(server.at_take_over, f"{DRIVER} never called {READER}'s take_over")
+    for seen in server.at_take_over:
+        seams.check(
+            isinstance(seen["buffer"], Sized),
+            f"aiohttp moved WebSocketResponse._reader._buffer; {READER} reads it to decide "
+            "whether to take over",
+        )
+        seams.check(
+            isinstance(seen["max_msg_size"], int),
+            f"aiohttp moved WebSocketResponse._max_msg_size; {READER}",
+        )
+        seams.check(
+            seen["eof_sent"] is False,
+            f"aiohttp moved WebSocketResponse._eof_sent; {READER} sets it",
+        )
+        seams.check(
+            isinstance(seen["protocol"], RequestHandler) and seen["same_transport"],
+            f"aiohttp moved request.protocol or its .transport; {READER}",
+        )
+        seams.check(
+            seen["force_close"] is False,
+            f"aiohttp moved RequestHandler._force_close; {READER} sets it",
+        )
+        seams.check(
+            seen["took_over"] is True,
+            f"{READER}'s take_over declined a fresh connection: an aiohttp part it reads "
+            "has moved, and every connection stays on aiohttp's slower path",
+        )
+    if seams.broken:  # what follows would only repeat the consequences
+        seams.done()
+    lanes_ = [seen["lane"] for seen in server.at_take_over]
+    seams.check(
+        all(isinstance(lane.transport.get_protocol(), WebSocketIn) for lane in lanes_),
+        f"the transport did not move to {READER}'s WebSocketIn",
+    )
+    # _release: aiohttp forgets the connection without closing our transport
+    protocols = {seen["protocol"] for seen in server.at_take_over}
+
+    def released() -> bool:
+        return not protocols & set(server.runner.server.connections)
+
+    with contextlib.suppress(AssertionError):
+        await eventually(released)
+    seams.check(
+        released(),
+        f"aiohttp's RequestHandler.connection_lost no longer removes the connection from "
+        f"the server; {READER}'s _release relies on it",
+    )
+    seams.check(
+        all(getattr(p, "transport", None) is None for p in protocols)
+        and not any(lane.transport.is_closing() for lane in lanes_),
+        f"aiohttp closed a handed-over transport (RequestHandler.transport, _force_close or "
+        f"connection_lost changed); {READER}",
+    )
+    # both ways still work: an ack comes back through our reader and the lane
+    reply = await members[0].client.call("echo", {"n": 1}, timeout=5)
+    seams.check(reply == {"n": 1}, f"no ack through {READER} and the lane")
+    # the end of a connection: engine.io's socket is closed and forgotten
+    sio = server.sio
+    eio_sid = sio.manager.eio_sid_from_sid(members[1].sid, "/")
+    await members[1].client.disconnect()
+    with contextlib.suppress(AssertionError):
+        await eventually(lambda: eio_sid not in sio.eio.sockets)
+    seams.check(
+        eio_sid not in sio.eio.sockets,
+        f"a closed connection stays in python-engineio's AsyncServer.sockets; {READER} "
+        "removes it through socket.server.sockets",
+    )
+    seams.done()
+
+
+async def test_socketio_rooms_as_fanout_manager_reads_them(lanes):
+    server, members = lanes
+    sio = server.sio
+    seams = Seams()
+    sids = {m.sid: sio.manager.eio_sid_from_sid(m.sid, "/") for m in members}
+    rooms = sio.manager.rooms.get("/", {})
+    booth = rooms.get("booth")
+    seams.check(
+        isinstance(booth, bidict),
+        f"python-socketio's rooms[namespace][room] is no longer a bidict; {MANAGER} reads "
+        "its _fwdm",
+    )
+    members_map = getattr(booth, "_fwdm", MISSING)
+    seams.check(
+        members_map == sids and all(eio in sio.eio.sockets for eio in sids.values()),
+        f"python-socketio's rooms[namespace][room]._fwdm is no longer sid -> eio_sid "
+        f"(engine.io's sid); {MANAGER} reads members and their sockets from it",
+    )
+    everyone = rooms.get(None)
+    seams.check(
+        everyone is not None and set(sids) <= set(everyone._fwdm),
+        f"python-socketio's rooms[namespace][None] no longer holds every socket; {MANAGER} "
+        "broadcasts to a namespace from it",
+    )
+    seams.check(
+        all(rooms.get(sid) is not None and sid in rooms[sid]._fwdm for sid in sids),
+        f"python-socketio no longer puts each sid in a room of its own; {MANAGER} sends "
+        "to=sid through it",
+    )
+    await sio.emit("probe", {"n": 1}, room="booth")
+    seams.check(
+        server.deliveries == [len(members)],
+        f"AsyncServer.emit did not reach {MANAGER}'s fast path (deliveries: {server.deliveries})",
+    )
+    # the slow path sends an engine.io packet through python-socketio's private sender
+    await sio._send_eio_packet(
+        sids[members[0].sid], eio_packet.Packet(eio_packet.MESSAGE, '2["probe",{"n":2}]')
+    )
+    with contextlib.suppress(AssertionError):
+        await eventually(lambda: len(members[0].probes) == 2 and members[1].probes)
+    seams.check(
+        all({"n": 1} in m.probes for m in members),
+        f"a broadcast on {MANAGER}'s fast path did not arrive",
+    )
+    seams.check(
+        {"n": 2} in members[0].probes,
+        f"python-socketio's AsyncServer._send_eio_packet did not deliver; {MANAGER}'s slow "
+        "path uses it",
+    )
+    seams.done()
+
+
+async def test_engineio_ping_cycle_around_the_pinger(monkeypatch):
+    """engine.io sends the first ping (scheduled in its _handle_connect), a PONG reaches
+    LaneSocket.schedule_ping, the Pinger sets last_ping, engine.io's timeout check
+    reads it."""
+    seams = Seams()
+    async with lane_server(monkeypatch, ping_interval=1, ping_timeout=5) as server:
+        eio = server.sio.eio
+        try:
+            ws = await RawWebSocket.open(SimpleNamespace(base_url=server.url))
+            ws.send_text("40")
+            await ws.text_starting("40")
+        except (AssertionError, OSError, TimeoutError) as exc:
+            pytest.fail(f"a raw WebSocket could not connect ({exc!r}); {SEE_OTHERS}", pytrace=False)
+        try:
+            socket = next(iter(eio.sockets.values()))
+            await _next_ping(ws)
+            seams.check(
+                time.monotonic() < socket.lane.next_ping and isinstance(socket.last_ping, float),
+                f"python-engineio no longer sends the first ping itself (AsyncServer."
+                f"_handle_connect -> AsyncSocket.schedule_ping); {DRIVER} leaves it to "
+                f"engine.io and {PINGER} starts one interval later: clients would time out",
+            )
+            ws.send_text("3")  # PONG
+            with contextlib.suppress(AssertionError):
+                await eventually(lambda: socket.last_ping is None)
+            seams.check(
+                socket.last_ping is None,
+                f"python-engineio's AsyncSocket.receive no longer calls schedule_ping on a "
+                f"PONG; {DRIVER}'s LaneSocket.schedule_ping clears last_ping there",
+            )
+            await _next_ping(ws)
+            seams.check(
+                isinstance(socket.last_ping, float),
+                f"{PINGER} pinged without setting AsyncSocket.last_ping",
+            )
+            # no PONG for longer than ping_timeout: engine.io's check closes the socket
+            socket.last_ping = time.time() - eio.ping_timeout - 1
+            alive = await socket.check_ping_timeout()
+            seams.check(
+                alive is False and socket.closed,
+                f"python-engineio's AsyncSocket.check_ping_timeout no longer closes a socket "
+                f"by last_ping; {PINGER} relies on it to drop a client whose PONG never came",
+            )
+            if alive is False:
+                await ws.text_starting("1")  # engine.io CLOSE, then the end of the stream
+                seams.check(
+                    await asyncio.wait_for(ws.reader.read(), 5) == b"",
+                    f"{DRIVER}'s LaneSocket.close left the connection open",
+                )
+        finally:
+            ws.writer.close()
+    seams.done()
+
+
+async def _next_ping(ws: RawWebSocket) -> None:
+    while (await ws.frame(within=5)) != (TEXT, b"2"):
+        pass
