@@ -198,7 +198,7 @@ class WebSocketIn(asyncio.Protocol):
                 if self._paused and len(self._inbox) <= _INBOX_RESUME and not self._lost:
                     self._paused = False
                     self.lane.transport.resume_reading()
-                packet = _engineio_packet(data)
+                packet = engineio_packet(data)
                 if packet is None:  # not Engine.IO at all: nothing above can answer it
                     self._inbox.clear()
                     self._fail(1002, "not an Engine.IO packet")
@@ -226,7 +226,7 @@ class WebSocketIn(asyncio.Protocol):
             del sockets[socket.sid]
 
 
-def _engineio_packet(data: str | bytes) -> eio_packet.Packet | None:
+def engineio_packet(data: str | bytes) -> eio_packet.Packet | None:
     try:
         packet = eio_packet.Packet(encoded_packet=data)
     except Exception:

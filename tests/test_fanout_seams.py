@@ -49,6 +49,7 @@ from raw_websocket import TEXT, RawWebSocket
 from socketio import packet as sio_packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from server import packets
 from server.fanout import (
     NO_QUEUE,
     PING_FRAME,
@@ -59,6 +60,7 @@ from server.fanout import (
     install_lanes,
 )
 from server.fanout.driver import _NoQueue
+from server.socket_server import ClosedSocketServer
 from server.ws_reader import WebSocketIn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +68,7 @@ DRIVER, PINGER, MANAGER, INSTALL, FRAMES = (
     f"server/fanout/{name}.py" for name in ("driver", "pinger", "manager", "install", "frames")
 )
 READER = "server/ws_reader.py"
+SOCKET_SERVER = "server/socket_server.py"
 MISSING = object()
 SEE_OTHERS = "the seam that moved is most likely named by another test of this file"
 
@@ -125,7 +128,7 @@ def bare_sio(**options: Any) -> socketio.AsyncServer:
 # versions ---------------------------------------------------------------------------
 
 PINNED = {  # distribution -> our modules that use its private parts
-    "python-socketio": MANAGER,
+    "python-socketio": f"{MANAGER} and {SOCKET_SERVER}",
     "python-engineio": f"{DRIVER}, {PINGER} and {READER}",
     "aiohttp": f"{READER} and {DRIVER}",
     "bidict": MANAGER,
@@ -410,6 +413,66 @@ def test_engineio_socket_seams():
 
 
 # socket.io managers -----------------------------------------------------------------
+
+
+def test_socketio_server_seams_of_the_closed_dispatch():
+    """server/socket_server.py replaces python-socketio's reading of client packets."""
+    seams = Seams()
+    base = socketio.AsyncServer
+    seams.same_signature(
+        base._handle_eio_message,
+        ClosedSocketServer._handle_eio_message,
+        f"python-socketio changed AsyncServer._handle_eio_message; {SOCKET_SERVER} overrides it",
+    )
+    sio = ClosedSocketServer(async_mode="aiohttp")
+    handler = sio.eio.handlers.get("message")
+    seams.check(
+        getattr(handler, "__func__", None) is ClosedSocketServer._handle_eio_message,
+        f"python-socketio no longer hands engine.io messages to _handle_eio_message; "
+        f"{SOCKET_SERVER}'s closed dispatch would be skipped",
+    )
+    for name, args, kwargs in [
+        ("_handle_connect", ("eio", "/", None), {}),
+        ("_handle_disconnect", ("eio", "/", "client disconnect"), {}),
+        ("_send_packet", ("eio", None), {}),
+        ("disconnect", ("sid",), {"ignore_queue": True}),
+    ]:
+        seams.accepts(
+            getattr(base, name, None),
+            f"python-socketio changed AsyncServer.{name}; {SOCKET_SERVER} calls it",
+            None,
+            *args,
+            **kwargs,
+        )
+    seams.accepts(
+        getattr(sio.manager, "sid_from_eio_sid", None),
+        f"python-socketio changed BaseManager.sid_from_eio_sid; {SOCKET_SERVER} calls it",
+        "eio",
+        "/",
+    )
+    seams.accepts(
+        getattr(sio.eio, "disconnect", None),
+        f"python-engineio changed AsyncServer.disconnect; {SOCKET_SERVER} calls it",
+        "eio",
+    )
+    seams.check(
+        hasattr(sio.reason, "CLIENT_DISCONNECT"),
+        f"python-socketio moved reason.CLIENT_DISCONNECT; {SOCKET_SERVER}",
+    )
+    numbers = {
+        name: getattr(sio_packet, name, MISSING)
+        for name in ("CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT", "BINARY_ACK")
+    }  # fmt: skip
+    seams.check(
+        numbers == {name: getattr(packets, name) for name in numbers},
+        "python-socketio renumbered its packet types; server/packets.py reads them by number",
+    )
+    ack = sio.packet_class(sio_packet.ACK, namespace="/", id=7, data=[{"ok": True}])
+    seams.check(
+        ack.encode() == '37[{"ok":true}]',
+        f"python-socketio encodes an ACK differently; {SOCKET_SERVER} acks with packet_class",
+    )
+    seams.done()
 
 
 def test_socketio_manager_seams():

@@ -23,7 +23,7 @@ from engineio.async_socket import AsyncSocket
 from server.fanout.corker import Corker
 from server.fanout.frames import eio_frame
 from server.fanout.lane import Lane
-from server.ws_reader import take_over
+from server.ws_reader import engineio_packet, take_over
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,12 @@ class LaneWebSocket(EngineIOWebSocket):
                 return  # no pong, no message: the client is gone
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 return
+            packet = engineio_packet(msg.data)
+            if packet is None:  # not Engine.IO at all: nothing above can answer it
+                await self._sock.close(code=1002, message=b"not an Engine.IO packet")
+                return
             try:
-                await socket.receive(eio_packet.Packet(encoded_packet=msg.data))
+                await socket.receive(packet)
             except engineio_exceptions.SocketIsClosedError:
                 return
             except Exception:  # a client's garbage must not end the connection
