@@ -8,7 +8,7 @@ and what people read in the browser in English, French and German (the client lo
 those texts from ``GET /api/errors``, so there is one source for them).
 
 The ``message`` of an error reply is for developers and logs (English, often with
-details); the ``texts`` are for people. tests/test_error_catalog.py checks that no
+details); the ``texts`` are for people. tests/protocol/test_error_catalog.py checks that no
 code is written as a literal anywhere else.
 """
 

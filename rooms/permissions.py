@@ -9,7 +9,7 @@ the resource checks it with ``require(person, perm, (SCOPE, resource))``.
 ``Fair.run`` refuses a command before its handler runs when neither the role nor any
 scope the role can hold grants its permission; everything else is decided by the
 handler with the resource in hand. docs/protocol/permissions.md is generated from this module
-and the command declarations, and tests/test_permission_matrix.py drives a live node
+and the command declarations, and tests/protocol/test_permission_matrix.py drives a live node
 through every role and command to hold the two to their word.
 """
 

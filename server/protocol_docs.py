@@ -3,7 +3,7 @@
 permissions.md holds the permission matrix (which role may send which command), the
 permission -> roles table and the scopes; errors.md holds the error catalog. Each sits
 between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``. ``fairhall docs``
-rewrites them in place; tests/test_protocol_docs.py fails while they are out of date.
+rewrites them in place; tests/protocol/test_protocol_docs.py fails while they are out of date.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Modules: ``frames`` (the shared frame bytes), ``lane`` and ``corker`` (writing),
 ``driver`` (engine.io's driver and socket around a lane), ``pinger``, ``manager``
 (python-socketio's client managers) and ``install`` (wiring into a server). They rely
 on private parts of python-socketio, python-engineio, aiohttp and bidict;
-tests/test_fanout_seams.py names each one and fails when an upgrade moves it.
+tests/transport/test_fanout_seams.py names each one and fails when an upgrade moves it.
 """
 
 from server.fanout.corker import Corker

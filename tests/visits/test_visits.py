@@ -1,5 +1,5 @@
 """Site visits over the protocol: scheduling and permissions, the lifecycle, viewers,
-the visit's chat and Q&A, the pinned chapter (no media here: tests/test_visit_media.py
+the visit's chat and Q&A, the pinned chapter (no media here: tests/visits/test_visit_media.py
 streams video through the hub)."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rooms import names
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PREFIXES = (
     "event:", "user:", "booth:", "staff:", "session:", "visit:", "call:", "knock:", "dm:",
     "chat:", "media:", "media-reply:", "rl:",

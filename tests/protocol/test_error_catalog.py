@@ -12,7 +12,7 @@ import pytest
 from rooms import errors
 from rooms.errors import CATALOG, DomainError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [
     path
     for folder in ("rooms", "server")

@@ -37,7 +37,7 @@ from server.auth import Tokens
 from server.engines.memory import MemoryEngine
 from server.http_api import HttpApi
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "protocol"
 PAGES = {path.name: path.read_text(encoding="utf-8") for path in sorted(DOCS.glob("*.md"))}
 DOC = "\n".join(PAGES.values())  # every page, for checks that do not care where

@@ -160,7 +160,7 @@ def expected(role: str, command) -> str:
 
 def test_every_declared_command_has_a_payload(node):
     assert set(PAYLOADS) == set(node.fair.commands), (
-        "add the new command to PAYLOADS in tests/test_permission_matrix.py"
+        "add the new command to PAYLOADS in tests/protocol/test_permission_matrix.py"
     )
 
 

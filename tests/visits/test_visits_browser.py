@@ -15,10 +15,10 @@ import secrets
 
 import aiohttp
 from browser_fixture import FairhallServer, _stop, start_fairhall_server
+from browser_media import media_flows, person
+from browser_pages import SCREENSHOTS, strings, unique
 from harness import Client
 from media_clients import make_ts_file
-from test_browser import SCREENSHOTS, strings, unique
-from test_calls_browser import media_flows, person
 
 try:
     from playwright.async_api import Page, expect

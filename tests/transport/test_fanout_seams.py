@@ -63,7 +63,7 @@ from server.fanout.driver import _NoQueue
 from server.socket_server import ClosedSocketServer
 from server.ws_reader import WebSocketIn
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DRIVER, PINGER, MANAGER, INSTALL, FRAMES = (
     f"server/fanout/{name}.py" for name in ("driver", "pinger", "manager", "install", "frames")
 )
@@ -152,7 +152,7 @@ def test_installed_versions_are_within_the_pinned_ranges():
         seams.check(
             pin.specifier.contains(installed, prereleases=True),
             f"{name} {installed} is installed but pyproject.toml pins {pin.specifier}; "
-            f"run tests/test_fanout_seams.py against it, then move the pin ({ours})",
+            f"run tests/transport/test_fanout_seams.py against it, then move the pin ({ours})",
         )
     seams.done()
 

@@ -98,7 +98,7 @@ async def test_raw_malformed_socketio_packets_do_not_break_the_connection(node):
     """What a hostile client can put on the wire beyond python-socketio's API: every
     packet that asks for an ack gets one, and the connection stays usable.
     (Unreadable packets without an ack id close the socket with a reason:
-    tests/test_dispatch.py.)"""
+    tests/protocol/test_dispatch.py.)"""
     joined = await node.register("participant")
     ws_url = node.base_url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
     async with aiohttp.ClientSession() as http, http.ws_connect(ws_url) as ws:

@@ -1,0 +1,66 @@
+"""Helpers for browser tests: what the page shows in each language, and joining an
+event the way a person does (Debian Chromium + Playwright)."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+
+from rooms.errors import CATALOG
+
+try:
+    from playwright.async_api import Page, expect
+except ImportError:  # the fixtures skip (or fail on CI) before expect is needed
+    Page = expect = None
+
+STATIC = Path(__file__).resolve().parent.parent / "static"  # tests/ -> the checkout
+LANGUAGES = ("en", "fr", "de")
+SCREENSHOTS = Path("/tmp")
+
+
+def page_strings(lang: str) -> dict[str, str]:
+    """The client's own dictionary, as in static/i18n/<lang>.json."""
+    return json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def strings(lang: str) -> dict[str, str]:
+    """Everything the page can show, as the client merges it: its dictionary and the
+    error texts of the server's catalog under "error.<code>"."""
+    texts = {f"error.{code}": error.text(lang) for code, error in CATALOG.items()}
+    return {**page_strings(lang), **texts}
+
+
+def unique(name: str) -> str:
+    """Names differ per test run: the server is shared by the whole session."""
+    return f"{name} {secrets.token_hex(2)}"
+
+
+async def join(
+    page: Page,
+    invite: str,
+    name: str,
+    *,
+    company: str,
+    country: str,
+    sector: str,
+    language: str = "en",
+) -> None:
+    """Fill the invite form and wait for the lobby."""
+    await page.goto(invite)
+    form = page.get_by_test_id("join-form")
+    await form.get_by_label(strings("en")["join.name"]).wait_for()
+    await page.get_by_test_id("join-name").fill(name)
+    await page.get_by_test_id("join-company").fill(company)
+    await page.get_by_test_id("join-country").select_option(country)
+    await page.get_by_test_id("join-sector").fill(sector)
+    await page.get_by_test_id("join-language").select_option(language)
+    await page.get_by_test_id("join-submit").click()
+    await expect(page.get_by_test_id("view-lobby")).to_be_visible()
+    await expect(page).to_have_url(re.compile(r"/$|/#/$"))  # the invite link is gone
+    await expect(page.get_by_test_id("directory").locator("li").first).to_be_visible()
+
+
+def directory_links(page: Page):
+    return page.get_by_test_id("directory").locator('a[data-testid^="booth-"]')
