@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from rooms.context import Actor, Services
 
 
-class Area:
-    name: str = ""  # the ``area`` of its ``area:verb`` commands
+class Part:
+    """Something that serves commands with the shared services: an area, or one job of
+    a larger area (rooms/calls/)."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -24,6 +25,10 @@ class Area:
 
     def now(self) -> float:
         return self.services.now()
+
+
+class Area(Part):
+    name: str = ""  # the ``area`` of its ``area:verb`` commands
 
     def parts(self) -> Iterable[object]:
         """The objects whose ``@command`` methods are this area's commands (itself,

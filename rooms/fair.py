@@ -75,8 +75,14 @@ class Fair:
         if person.removed:
             raise errors.REMOVED()
         actor = Actor(sid, person)
-        for area in self.areas:
-            await area.on_connect(actor)
+        for joined, area in enumerate(self.areas):
+            try:
+                await area.on_connect(actor)
+            except BaseException:
+                # refused half-way: the areas already joined forget it, so no ghost stays
+                for done in reversed(self.areas[:joined]):
+                    await done.on_disconnect(actor)
+                raise
         return actor
 
     async def disconnect(self, actor: Actor) -> None:

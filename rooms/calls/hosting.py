@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rooms import errors, names
+from rooms.area import Part
 from rooms.calls.knocks import Knocking
 from rooms.calls.membership import Membership
 from rooms.calls.records import Access, CallRecords
@@ -13,7 +14,7 @@ from rooms.permissions import Perm, hosts_call
 from rooms.protocol import CallMute, CallRemove
 
 
-class Hosting:
+class Hosting(Part):
     def __init__(
         self,
         services: Services,
@@ -22,8 +23,7 @@ class Hosting:
         membership: Membership,
         knocking: Knocking,
     ) -> None:
-        self.services = services
-        self.outbox = services.outbox
+        super().__init__(services)
         self.records = records
         self.people = people
         self.membership = membership
@@ -50,9 +50,7 @@ class Hosting:
         target = await self.people.get(actor.event_id, req.person_id)
         if hosts_call(target, call):
             raise errors.FORBIDDEN("hosts cannot remove each other")
-        decision = Access(
-            person=target.card(), state="removed", by=actor.person.id, at=self.services.now()
-        )
+        decision = Access(person=target.card(), state="removed", by=actor.person.id, at=self.now())
         await self.records.access(call.event_id, call.id).put(target.id, decision)
         await self.outbox.emit(
             names.user_room(target.id), "call:removed", {"call_id": call.id, "reason": req.reason}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rooms import errors, names
+from rooms.area import Part
 from rooms.calls.records import Access, CallRecords, Knock, decode_knock, encode
 from rooms.calls.sockets import CallSockets
 from rooms.commands import command
@@ -12,13 +13,11 @@ from rooms.permissions import Perm, hosts_call
 from rooms.protocol import CallPerson, CallRef
 
 
-class Knocking:
+class Knocking(Part):
     def __init__(
         self, services: Services, records: CallRecords, sockets: CallSockets, people: People
     ) -> None:
-        self.services = services
-        self.engine = services.engine
-        self.outbox = services.outbox
+        super().__init__(services)
         self.records = records
         self.sockets = sockets
         self.people = people
@@ -37,7 +36,7 @@ class Knocking:
         state = self.sockets.of(actor.sid)
         if state.knock_id is not None and state.knock_id != call.id:
             await self.withdraw_socket(actor)
-        knock = Knock(person=actor.person.card(), since=self.services.now())
+        knock = Knock(person=actor.person.card(), since=self.now())
         scope = names.knock_scope(call.id)
         await self.engine.presence.add(scope, actor.sid, actor.sid, encode(knock))
         state.knock_id = call.id
@@ -96,7 +95,7 @@ class Knocking:
         access = self.records.access(call.event_id, call.id)
         if call.kind == "booth" and not hosts_call(target, call):
             decision = Access(
-                person=target.card(), state="admitted", by=actor.person.id, at=self.services.now()
+                person=target.card(), state="admitted", by=actor.person.id, at=self.now()
             )
             await access.put(target.id, decision)
         else:

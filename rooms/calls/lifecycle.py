@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rooms import errors, names
+from rooms.area import Part
 from rooms.calls.records import CallRecords
 from rooms.commands import CALL_CREATE, command
 from rooms.context import Actor, Services
@@ -13,18 +14,16 @@ from rooms.permissions import Perm, require
 from rooms.protocol import CallCreate, CallRef, Empty
 
 
-class CallRooms:
+class CallRooms(Part):
     def __init__(self, services: Services, records: CallRecords, people: People) -> None:
-        self.services = services
-        self.engine = services.engine
-        self.outbox = services.outbox
+        super().__init__(services)
         self.records = records
         self.people = people
 
     @command("call:create", CallCreate, Perm.CALL_CREATE, rate=CALL_CREATE)
     async def create(self, actor: Actor, req: CallCreate) -> Call:
         """A meeting with invited people, or (moderators) a group room open to all."""
-        person, limits = actor.person, self.services.limits
+        person, limits = actor.person, self.limits
         title = req.title.strip()
         if req.kind == "group":
             require(person, Perm.CALL_CREATE_GROUP)
@@ -63,7 +62,7 @@ class CallRooms:
             capacity=capacity,
             invited=invited,
             created_by=person.id,
-            created_at=self.services.now(),
+            created_at=self.now(),
         )
         await self.records.records(actor.event_id).put(call.id, call)
         if call.kind == "group":

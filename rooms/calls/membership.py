@@ -4,6 +4,7 @@ and telling the other members."""
 from __future__ import annotations
 
 from rooms import errors, names
+from rooms.area import Part
 from rooms.calls.knocks import Knocking
 from rooms.calls.records import CallMember, CallRecords, encode
 from rooms.calls.sockets import CallSockets
@@ -14,7 +15,7 @@ from rooms.permissions import Perm
 from rooms.protocol import CallRef
 
 
-class Membership:
+class Membership(Part):
     def __init__(
         self,
         services: Services,
@@ -23,9 +24,7 @@ class Membership:
         knocking: Knocking,
         ice: IceConfig,
     ) -> None:
-        self.services = services
-        self.engine = services.engine
-        self.outbox = services.outbox
+        super().__init__(services)
         self.records = records
         self.sockets = sockets
         self.knocking = knocking
@@ -49,7 +48,7 @@ class Membership:
                 await self.outbox.emit(
                     member.sid, "call:ended", {"call_id": call.id, "reason": "replaced"}
                 )
-        entry = CallMember(sid=actor.sid, person=me, joined_at=self.services.now())
+        entry = CallMember(sid=actor.sid, person=me, joined_at=self.now())
         outcome = await self.engine.presence.add_capped(
             scope, actor.sid, actor.sid, encode(entry), call.capacity
         )
@@ -70,7 +69,7 @@ class Membership:
             "sid": actor.sid,
             "host": standing == "host",
             "members": others,
-            **self.ice.servers_for(me.id, self.services.now()),
+            **self.ice.servers_for(me.id, self.now()),
         }
 
     @command("call:leave", CallRef, Perm.CALL_JOIN)

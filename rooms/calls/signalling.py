@@ -4,6 +4,7 @@ and handing out ICE servers (TURN credentials minted per person)."""
 from __future__ import annotations
 
 from rooms import errors, names
+from rooms.area import Part
 from rooms.commands import command
 from rooms.context import Actor, Services
 from rooms.ice import IceConfig
@@ -11,17 +12,15 @@ from rooms.permissions import Perm
 from rooms.protocol import CallSignal, Empty
 
 
-class Signalling:
+class Signalling(Part):
     def __init__(self, services: Services, ice: IceConfig) -> None:
-        self.services = services
-        self.engine = services.engine
-        self.outbox = services.outbox
+        super().__init__(services)
         self.ice = ice
 
     @command("call:ice", Empty, Perm.CALL_JOIN)
     async def ice_servers(self, actor: Actor, _: Empty) -> dict:
         """Fresh ICE servers (new TURN credentials), e.g. before an ICE restart."""
-        return self.ice.servers_for(actor.person.id, self.services.now())
+        return self.ice.servers_for(actor.person.id, self.now())
 
     @command("call:signal", CallSignal, Perm.CALL_JOIN)
     async def signal(self, actor: Actor, req: CallSignal) -> None:

@@ -60,3 +60,17 @@ async def test_a_booth_chat_is_for_the_people_inside():
     with pytest.raises(DomainError) as refused:
         await fair.chat.send(ana, ChatSend(channel="session:demo-s1", text="hi"))
     assert refused.value.code == "not_in_session"
+
+
+async def test_a_connect_refused_half_way_leaves_no_ghost():
+    fair, _, _ = await demo_fair()
+
+    class Failing(type(fair.places)):
+        async def on_connect(self, actor):
+            raise RuntimeError("this area cannot take the socket")
+
+    fair.places.__class__ = Failing
+    ana = await person(fair, name="Ana")
+    with pytest.raises(RuntimeError):
+        await connected(fair, ana, "s-ana")
+    assert await present(fair, "event:demo") == set()  # the lobby forgot it again
