@@ -33,3 +33,26 @@ async def any_node(request):
     overrides = {"redis": request.getfixturevalue("redis_url")} if request.param == "redis" else {}
     async with running_node(**overrides) as node:
         yield node
+
+
+# Numbers that tests measure (fuzz outcome counts, latencies under a flood, messages
+# lost in a chaos run) are printed in a section of the terminal summary, so CI's log
+# shows them for passing tests too.
+MEASURED: list[tuple[str, str]] = []
+
+
+@pytest.fixture
+def measured(request):
+    """``measured("what was measured: the figures")`` adds a line to the summary."""
+
+    def note(line: str) -> None:
+        MEASURED.append((request.node.nodeid, line))
+
+    return note
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MEASURED:
+        terminalreporter.section("measured by the tests")
+        for nodeid, line in MEASURED:
+            terminalreporter.write_line(f"{nodeid}: {line}")

@@ -21,13 +21,27 @@ async def test_lobby_presence_is_live_and_counts_people_not_tabs(any_node):
     any_node.clients.append(bob_tab2)
     await bob_tab2.connect()
     await bob.close()  # one tab closed, the other still open: Bob stays online
-    await bob_tab2.ok("lobby:online")
-    await asyncio.sleep(0.2)
+    await connections(any_node, 2)  # the node has handled the close
+    # a barrier instead of a sleep: notices of one scope go out in order (coalesced per
+    # interval), so once Alice hears of Carol, a wrong "Bob left" would have come too
+    await any_node.client(name="Carol")
+    await alice.wait_joined(lambda s, c: c["name"] == "Carol")
     assert not alice.left()
     assert len(alice.joined(lambda s, c: c["name"] == "Bob")) == 1
     await bob_tab2.close()
     assert await alice.wait_left(lambda s, pid: True) == ("event:demo", bob.person["id"])
-    assert [p["name"] for p in await alice.ok("lobby:online")] == ["Alice"]
+    assert [p["name"] for p in await alice.ok("lobby:online")] == ["Alice", "Carol"]
+
+
+async def connections(node, count: int, within: float = 5.0) -> None:
+    """Wait until the node counts ``count`` open connections (its /metrics)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        _, text = await node.request("GET", "/metrics")
+        if f"fairhall_connections {count}.0" in text.decode():
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"not {count} connections"
+        await asyncio.sleep(0.02)
 
 
 async def test_booth_presence_follows_enter_leave_move_and_disconnect(any_node):
