@@ -93,6 +93,7 @@ def history_stream(event_id: str, channel: str) -> str:
 
 # -- pub/sub between nodes ----------------------------------------------------------------------
 CONTROL = "control"  # cluster-wide orders such as "close this person's sockets"
+FANOUT = "fanout"  # every node's Socket.IO emits, for the other nodes (server/fanout/cluster.py)
 
 
 def media_requests(node_id: str) -> str:

@@ -110,7 +110,9 @@ async def build_app(settings: Settings) -> web.Application:
     await engine.start()
     sio = ClosedSocketServer(
         async_mode="aiohttp",
-        client_manager=make_manager(settings.redis, metrics),
+        client_manager=make_manager(
+            engine, bool(settings.redis), metrics, settings.fanout_tick_interval
+        ),
         json=wire_json,
         async_handlers=False,  # one socket's events are handled in the order sent
         cors_allowed_origins=settings.cors_origins or None,  # None: same origin only

@@ -75,6 +75,9 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     media_public_address: str | None = None
     # cluster
     heartbeat_interval: Positive = 5.0
+    # how often each node tells the others the number of its last emit, so a missed
+    # one is noticed (and the clients told to resync) within this many seconds
+    fanout_tick_interval: Positive = 1.0
     node_timeout: Positive = 15.0
     # Redis connections per node; past them a command waits (up to redis_wait_seconds)
     # for a free one instead of failing, so a burst of arrivals queues rather than errs

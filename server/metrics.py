@@ -37,6 +37,16 @@ class Metrics:
         self.fanout = Counter(
             "fairhall_fanout_deliveries", "Packets delivered to local sockets by emits", registry=r
         )
+        self.fanout_gaps = Counter(
+            "fairhall_fanout_gaps",
+            "Times this node found it had missed other nodes' emits (its clients resync)",
+            registry=r,
+        )
+        self.fanout_lost_publishes = Counter(
+            "fairhall_fanout_lost_publishes",
+            "Emits this node could not publish to the other nodes (they resync)",
+            registry=r,
+        )
         self.http = Counter(
             "fairhall_http_requests", "HTTP requests by status", ["status"], registry=r
         )

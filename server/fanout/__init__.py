@@ -16,24 +16,25 @@ on private parts of python-socketio, python-engineio, aiohttp and bidict;
 tests/transport/test_fanout_seams.py names each one and fails when an upgrade moves it.
 """
 
+from server.fanout.cluster import ClusterFanoutManager
 from server.fanout.corker import Corker
 from server.fanout.driver import NO_QUEUE, LaneSocket, LaneWebSocket
 from server.fanout.frames import PING_FRAME, eio_frame, ws_frame
 from server.fanout.install import install_lanes
 from server.fanout.lane import Lane
-from server.fanout.manager import FanoutManager, RedisFanoutManager
+from server.fanout.manager import FanoutManager
 from server.fanout.pinger import Pinger
 
 __all__ = [
     "NO_QUEUE",
     "PING_FRAME",
+    "ClusterFanoutManager",
     "Corker",
     "FanoutManager",
     "Lane",
     "LaneSocket",
     "LaneWebSocket",
     "Pinger",
-    "RedisFanoutManager",
     "eio_frame",
     "install_lanes",
     "ws_frame",

@@ -61,11 +61,3 @@ class FanoutManager(socketio.AsyncManager):
             return {}
         members = rooms.get(room)
         return {} if members is None else members._fwdm
-
-
-class RedisFanoutManager(socketio.AsyncRedisManager, FanoutManager):
-    """Cross-node emits over Redis pub/sub; each node delivers locally as above.
-
-    MRO: AsyncPubSubManager publishes and then calls its super().emit, which is
-    FanoutManager.emit, before the stock AsyncManager.emit.
-    """

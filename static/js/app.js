@@ -76,6 +76,14 @@ export function startApp(session) {
       notifyError(error);
     }
   });
+  conn.on("socket:resync", async () => {
+    if (!app) return;
+    try {
+      await resume(app, await conn.request("lobby:state", {}), { newSocket: false });
+    } catch (error) {
+      notifyError(error);
+    }
+  });
   conn.on("disconnect", () => {
     if (!stopped) setStatus("reconnecting");
   });
@@ -165,12 +173,17 @@ async function firstLoad(app, state) {
   await route(app); // the lobby's route also lists the video rooms
 }
 
-async function resume(app, state) {
+/**
+ * Bring the views up to date after pushes may have been missed: after a reconnect
+ * (a new socket: the call is joined again), or on socket:resync (the same socket, still
+ * in its rooms and call, whose node missed another node's pushes).
+ */
+async function resume(app, state, { newSocket = true } = {}) {
   app.me = state.me;
   app.event = state.event;
   app.halls = state.halls;
   await Promise.all([app.lobby.render(state), app.rooms.refresh()]);
-  await app.calls.reconnected(); // a new socket: the call is joined again
+  if (newSocket) await app.calls.reconnected();
   // each open channel asks for exactly the messages it missed (chat:history since)
   await app.booth.rejoin();
   await app.visit.rejoin();

@@ -49,14 +49,16 @@ from raw_websocket import TEXT, RawWebSocket
 from socketio import packet as sio_packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
-from server import packets
+from rooms import names
+from server import packets, wire_json
+from server.engines.redis import RedisEngine
 from server.fanout import (
     NO_QUEUE,
     PING_FRAME,
+    ClusterFanoutManager,
     FanoutManager,
     LaneSocket,
     LaneWebSocket,
-    RedisFanoutManager,
     install_lanes,
 )
 from server.fanout.driver import _NoQueue
@@ -68,6 +70,7 @@ DRIVER, PINGER, MANAGER, INSTALL, FRAMES = (
     f"server/fanout/{name}.py" for name in ("driver", "pinger", "manager", "install", "frames")
 )
 READER = "server/ws_reader.py"
+CLUSTER = "server/fanout/cluster.py"
 SOCKET_SERVER = "server/socket_server.py"
 MISSING = object()
 SEE_OTHERS = "the seam that moved is most likely named by another test of this file"
@@ -508,17 +511,22 @@ def test_socketio_manager_seams():
             "e",
             None,
         )
-    mro = RedisFanoutManager.__mro__
+    mro = ClusterFanoutManager.__mro__
     seams.check(
         mro.index(AsyncPubSubManager) < mro.index(FanoutManager) < mro.index(socketio.AsyncManager),
-        f"RedisFanoutManager's MRO no longer puts FanoutManager between python-socketio's "
-        f"AsyncPubSubManager and AsyncManager; {MANAGER} relies on it",
+        f"ClusterFanoutManager's MRO no longer puts FanoutManager between python-socketio's "
+        f"AsyncPubSubManager and AsyncManager; {CLUSTER} relies on it",
     )
-    manager = RedisFanoutManager("redis://127.0.0.1:1/0", channel="seams")
+    for hook in ("_publish", "_listen", "_thread", "_handle_emit", "initialize"):
+        seams.check(
+            callable(getattr(AsyncPubSubManager, hook, None)),
+            f"python-socketio's AsyncPubSubManager lost {hook}; {CLUSTER} builds on it",
+        )
+    manager = ClusterFanoutManager(SimpleNamespace(), json=None)
     seams.check(
-        hasattr(manager, "count_deliveries"),
-        f"python-socketio's AsyncRedisManager no longer calls super().__init__ all the way "
-        f"to FanoutManager; {MANAGER}'s count_deliveries is never set",
+        hasattr(manager, "count_deliveries") and isinstance(manager.host_id, str),
+        f"python-socketio's AsyncPubSubManager no longer calls super().__init__ all the way "
+        f"to FanoutManager (or lost host_id); {CLUSTER}",
     )
     sio = bare_sio(client_manager=FanoutManager())
     seams.check(
@@ -532,41 +540,44 @@ def test_socketio_manager_seams():
     seams.done()
 
 
-async def test_redis_manager_hands_local_and_remote_emits_to_fanout_manager(redis_url):
+async def test_cluster_manager_hands_local_and_remote_emits_to_fanout_manager(redis_url):
     """AsyncPubSubManager delivers an emit here through super().emit, and one from
-    another node the same way: both must reach FanoutManager.emit (our fast path)."""
+    another node (through _publish, _listen and _thread) the same way: both must reach
+    FanoutManager.emit (our fast path)."""
     seams = Seams()
-    sender = bare_sio(client_manager=RedisFanoutManager(redis_url, channel="seams"))
-    receiver = bare_sio(client_manager=RedisFanoutManager(redis_url, channel="seams"))
+    engines = [RedisEngine(redis_url), RedisEngine(redis_url)]
+    for engine in engines:
+        await engine.start()
+    sender, receiver = (
+        bare_sio(client_manager=ClusterFanoutManager(e.pubsub, json=wire_json)) for e in engines
+    )
     sent, received = [], []
     sender.manager.count_deliveries = sent.append
     receiver.manager.count_deliveries = received.append
-    receiver.manager.initialize()  # starts its listener, as its first connection would
-    watcher = redis.Redis.from_url(redis_url)
     try:
+        for sio in (sender, receiver):
+            sio.manager.initialize()  # as its first connection would
+        watcher = redis.Redis.from_url(redis_url)
         # the listener subscribes in the background: wait until Redis counts it
-        await eventually(lambda: watcher.pubsub_numsub("seams")[0][1] >= 1)
+        channel = f"fh:ps:{names.FANOUT}"
+        await eventually(lambda: watcher.pubsub_numsub(channel)[0][1] >= 2)
+        watcher.close()
         await sender.emit("probe", {"n": 1}, room="nobody-here")
         seams.check(
             sent == [0],
             f"python-socketio's AsyncPubSubManager.emit no longer hands local delivery to "
-            f"super().emit; {MANAGER}'s RedisFanoutManager skips the fan-out path",
+            f"super().emit; {CLUSTER}'s ClusterFanoutManager skips the fan-out path",
         )
         with contextlib.suppress(AssertionError):
             await eventually(lambda: received, within=5)
         seams.check(
             received == [0],
             f"python-socketio's AsyncPubSubManager no longer delivers another node's emit "
-            f"through super().emit; {MANAGER}'s RedisFanoutManager skips the fan-out path",
+            f"through _listen, _thread and super().emit; {CLUSTER} skips the fan-out path",
         )
     finally:
-        receiver.manager.thread.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await receiver.manager.thread
-        for manager in (sender.manager, receiver.manager):
-            if manager.redis is not None:
-                await manager.redis.aclose()
-        watcher.close()
+        for engine in engines:
+            await engine.close()
     seams.done()
 
 
