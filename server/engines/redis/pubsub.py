@@ -11,13 +11,18 @@ from redis.asyncio.client import PubSub as RedisPubSubConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from rooms.engine.pubsub import MessageHandler
-from server.engines.redis.connection import RedisConnection, cancel_and_wait
+from server.engines.redis.connection import (
+    RedisConnection,
+    cancel_and_wait,
+    unavailable_as_domain_error,
+)
 
 log = logging.getLogger(__name__)
 
 _SUBSCRIBE_TIMEOUT = 10.0
 
 
+@unavailable_as_domain_error
 class RedisPubSub:
     def __init__(
         self, conn: RedisConnection, node_id: str, *, heartbeat_interval: float, node_timeout: float
