@@ -47,6 +47,10 @@ class NodeHeartbeat:
         if self._task is not None:
             await cancel_and_wait(self._task)
 
+    def resume(self) -> None:
+        """Beat again after stop(): a node that looked dead comes back (tests)."""
+        self._task = asyncio.create_task(self._beat(), name=f"fh-heartbeat-{self._node_id}")
+
     async def unregister(self) -> None:
         await self._redis.delete(self._keys.node(self._node_id, "alive"))
         await self._redis.srem(self._keys.nodes, self._node_id)
