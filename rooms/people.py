@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import msgspec
@@ -23,6 +24,7 @@ from rooms.area import Area
 from rooms.catalog import Catalog
 from rooms.commands import RateClass, command
 from rooms.context import Actor, Services
+from rooms.errors import DomainError
 from rooms.ids import new_id
 from rooms.models import (
     Country,
@@ -91,8 +93,15 @@ class InviteRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     label: ShortText = ""
 
 
+SocketCloser = Callable[[list[str], DomainError], Awaitable[None]]
+
+
 class People(Area):
     name = "people"
+    #: Closes sockets of this node at once (the gateway sets it), so one person's
+    #: connects on a node never outrun the closing of their oldest sockets; every node
+    #: (this one included, where they are gone by then) follows the published order.
+    close_here: SocketCloser | None = None
 
     def __init__(self, services: Services, catalog: Catalog, presence: Presence) -> None:
         super().__init__(services)
@@ -123,11 +132,12 @@ class People(Area):
         others = [sid for _, sid in others if sid != actor.sid][: len(sockets) - cap]
         closing = [sid for sid in others if await self.engine.presence.remove(scope, sid)]
         if closing:
-            order = CloseSockets(
-                sids=closing,
-                code=errors.TOO_MANY_SOCKETS.code,
-                message=f"more than {cap} connections of this person: the oldest close",
+            why = errors.TOO_MANY_SOCKETS(
+                f"more than {cap} connections of this person: the oldest close"
             )
+            if self.close_here is not None:
+                await self.close_here(closing, why)
+            order = CloseSockets(sids=closing, code=why.code, message=why.message)
             await self.engine.pubsub.publish(names.SOCKET_ORDERS, encode_order(order))
 
     async def on_disconnect(self, actor: Actor) -> None:

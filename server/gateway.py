@@ -140,6 +140,7 @@ class Gateway:
         # client-sent event name reaches python-socketio's handler table.
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
+        fair.people.close_here = self._close_here
 
     async def start(self) -> None:
         """Follow the cluster's orders to close sockets (before taking connections)."""
@@ -223,6 +224,14 @@ class Gateway:
                 task = asyncio.create_task(self._close(sid, code, order.message))
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
+
+    async def _close_here(self, sids: list[str], why: DomainError) -> None:
+        """The domain closes sockets of this node now (a person's oldest, past the cap)."""
+        for sid in sids:
+            if sid in self.connecting:
+                self.doomed[sid] = why
+            elif sid in self.actors:
+                await self._close(sid, why.error, why.message)
 
     async def _close(self, sid: str, code: ErrorCode, message: str) -> None:
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
