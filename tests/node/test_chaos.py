@@ -172,6 +172,10 @@ class Reader:
         self.client = client
         self.ids: list[str] = []
 
+    def has(self, message_id: str) -> bool:
+        self.pushed()
+        return message_id in self.ids
+
     def pushed(self) -> None:
         for message in self.client.received("chat:message"):
             if message["id"] not in self.ids:
@@ -240,7 +244,7 @@ async def test_a_node_killed_with_kill_9(redis_url, tmp_path, numbers):
             stop.set()
             await sending
             for reader in readers:
-                await eventually(lambda r=reader: (r.pushed(), sent[-1] in r.ids)[1], within=10)
+                await eventually(lambda r=reader: r.has(sent[-1]), within=10)
 
             await eventually(
                 lambda: watcher.left(lambda s, pid: pid == gone.person["id"]), within=30
