@@ -8,8 +8,8 @@
 - A node is paused (SIGSTOP) past node_timeout, then resumed (SIGCONT): it announces
   its people again and a session a host removed meanwhile stays removed.
 
-The measured figures are printed in the "fairhall numbers" section at the end of the
-run (tests/node/conftest.py).
+The figures are printed in the "measured by the tests" section at the end of the run
+(tests/conftest.py; no -s needed) and kept as junit properties.
 """
 
 from __future__ import annotations
@@ -25,11 +25,23 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 import redis.asyncio as aioredis
 from harness import Client, eventually
 from node_process import NodeProcess
 
 FLOOD = Path(__file__).with_name("flood.py")
+
+
+@pytest.fixture
+def numbers(measured, record_property):
+    """``numbers(name, text)``: one figure of this test, in the run's summary."""
+
+    def note(name: str, text: str) -> None:
+        record_property(name, text)
+        measured(f"{name}: {text}")
+
+    return note
 
 
 async def start_nodes(tmp_path: Path, redis_url: str, count: int, **env: str) -> list[NodeProcess]:

@@ -36,7 +36,9 @@ async def unavailable_answers(node) -> int:
     return int(float(found[1])) if found else 0
 
 
-async def test_a_request_the_server_cannot_serve_now_is_retried_then_shown(redis_url, new_page):
+async def test_a_request_the_server_cannot_serve_now_is_retried_then_shown(
+    redis_url, new_page, measured
+):
     settings = {"redis": redis_url, "redis_max_connections": 2, "redis_wait_seconds": 0.1}
     async with running_node(**settings) as node:
         joined = await node.register("participant", name="Patient Browser")
@@ -75,6 +77,6 @@ async def test_a_request_the_server_cannot_serve_now_is_retried_then_shown(redis
         # each gap: the server's answer (its 0.1 s wait) plus the jittered delay
         for gap, delay in zip(gaps, delays, strict=True):
             assert 0.5 * delay <= gap <= 1.5 * delay + 1000, (gaps, delays)
-        print(
-            f"\nretries of a request answered unavailable, gaps in ms: {[round(g) for g in gaps]}"
+        measured(
+            f"gaps between the tries of a request answered unavailable: {[round(g) for g in gaps]} ms"
         )

@@ -45,7 +45,7 @@ async def join(node, invite: str, name: str, forwarded: str | None = None) -> tu
     return await node.request("POST", "/api/join", json=form, headers=headers)
 
 
-async def test_a_registration_flood_through_one_invite_hits_both_limits():
+async def test_a_registration_flood_through_one_invite_hits_both_limits(measured):
     limits = {"join_address_rate_count": 5, "join_invite_rate_count": 12}
     async with running_node(trusted_proxies=[PROXY], **limits) as node:
         org = await node.register("organizer")  # from 127.0.0.1 itself
@@ -71,7 +71,7 @@ async def test_a_registration_flood_through_one_invite_hits_both_limits():
                 assert "registrations through one invite" in body["error"]["message"]
                 refused += 1
         assert accepted == 12 and refused == 13
-        print(f"\nregistration flood through one invite: {accepted} accepted, {refused} refused")
+        measured(f"registrations through one invite: {accepted} accepted, {refused} refused")
         # other invites are not held up by this one
         status, _ = await join(node, node.invites["participant"], "Other", "198.51.100.99")
         assert status == 201
