@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from rooms.engine import Engine, EngineUnavailable
 from server.engines.redis import RedisEngine
 
-from .helpers import FAST, MakeRedis, collector, crash, lapse, restored
+from .helpers import FAST, MakeRedis, collector, crash, lapse, received, restored
 
 
 async def test_reap_crashed_node(make_redis: MakeRedis) -> None:
@@ -128,7 +128,7 @@ async def test_the_heartbeat_and_the_reaper_do_not_wait_for_the_request_pool(
 ) -> None:
     """Every request connection of b is busy (500 sockets of one person once did
     this): requests get EngineUnavailable within redis_wait_seconds, b keeps beating
-    (a never reaps it) and b still reaps a node that really crashed."""
+    (a never reaps it), still publishes and still reaps a node that really crashed."""
     a = await make_redis(node_timeout=10)
     b = await make_redis(max_connections=2, wait_seconds=0.2)
     c = await make_redis()
@@ -141,6 +141,10 @@ async def test_the_heartbeat_and_the_reaper_do_not_wait_for_the_request_pool(
         with pytest.raises(EngineUnavailable):
             await b.docs.get("booths", "b1")
         assert time.monotonic() - started < 2  # the wait, not a hang
+        queue, handler = collector()
+        await a.pubsub.subscribe("ev", handler)
+        await b.pubsub.publish("ev", b"pushes get through")  # publishing has its own pool
+        assert await received(queue, 1) == [b"pushes get through"]
         await crash(c)
         # Several of b's node_timeouts: only b's own heartbeat connection keeps it alive.
         await asyncio.sleep(3 * FAST["node_timeout"])

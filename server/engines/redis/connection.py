@@ -84,6 +84,8 @@ class RedisConnection:
       flood of requests can never make a healthy node look dead.
     - ``maintenance_redis``: reaping dead nodes, restoring our sessions after a lapse,
       cleaning up after disconnects (retried until done).
+    - ``publish_redis``: publishing (every cross-node emit goes this way), so pushes
+      do not wait behind requests either.
     - ``pubsub_redis``: the subscription connection.
     """
 
@@ -129,6 +131,11 @@ class RedisConnection:
                 url, max_connections=2, timeout=command_timeout, retry=retry, **common
             )
         )
+        self.publish_redis = Redis.from_pool(
+            BlockingConnectionPool.from_url(
+                url, max_connections=4, timeout=wait_seconds, retry=retry, **common
+            )
+        )
         # Pub/sub gets its own pool: health checks there catch half-open sockets
         # without adding a PING before ordinary commands.
         self.pubsub_redis = Redis.from_url(
@@ -142,7 +149,12 @@ class RedisConnection:
         await self.redis.ping()
 
     async def close(self) -> None:
-        for client in (self.pubsub_redis, self.maintenance_redis, self.heartbeat_redis):
+        for client in (
+            self.pubsub_redis,
+            self.publish_redis,
+            self.maintenance_redis,
+            self.heartbeat_redis,
+        ):
             await client.aclose()
         await self.redis.aclose()
 
