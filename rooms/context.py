@@ -24,6 +24,10 @@ class Limits:
     announcement_history: int = 20
     presence_interval: float = 1.0  # seconds between presence notices of one scope
     presence_detail_limit: int = 1000  # above this many people, notices carry counts only
+    max_sockets_per_person: int = 10  # all nodes together; a new one closes the oldest
+    join_address_rate_count: int = 20  # registrations per client address per window (0: off)
+    join_invite_rate_count: int = 600  # registrations per invite per window (0: off)
+    join_rate_window: float = 600.0  # seconds
     call_booth_capacity: int = 4  # people in one booth's video call, staff included
     call_group_capacity: int = 6  # default capacity of a group room
     call_max_capacity: int = 8  # most a group room or meeting may hold (mesh: each sends N-1)

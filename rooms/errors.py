@@ -121,9 +121,11 @@ TOO_MANY_REQUESTS = _define(
     de="Zu viele Anfragen auf einmal. Bitte warten Sie einen Moment.",
 )  # fmt: skip
 RATE_LIMITED = _define(
-    "rate_limited", None,
+    "rate_limited", 429,
     "the person used up a command's rate class (e.g. `chat`: more than `chat_rate_count` "
-    "messages in `chat_rate_window`, all tabs and nodes together)",
+    "messages in `chat_rate_window`, all tabs and nodes together); over HTTP, too many "
+    "registrations from one address or through one invite (`join_address_rate_count`, "
+    "`join_invite_rate_count` per `join_rate_window`)",
     en="You are sending too fast. Please wait a moment.",
     fr="Vous envoyez trop vite. Veuillez patienter un instant.",
     de="Sie senden zu schnell. Bitte warten Sie einen Moment.",
@@ -142,10 +144,22 @@ INTERNAL = _define(
     de="Der Server konnte diese Anfrage nicht ausführen.",
 )  # fmt: skip
 UNAVAILABLE = _define(
-    "unavailable", None, "the server failed while admitting the socket; retry later",
-    en="The server cannot take connections right now. Please try again in a moment.",
-    fr="Le serveur ne peut pas accepter de connexions pour le moment. Veuillez réessayer dans un instant.",
-    de="Der Server nimmt gerade keine Verbindungen an. Bitte versuchen Sie es gleich noch einmal.",
+    "unavailable", 503,
+    "the server cannot serve this right now: its store (Redis) is out of reach or too busy "
+    "to answer in time, or admitting the socket failed. Retry after a short wait; the "
+    "bundled client retries a request a few times with growing, jittered delays first",
+    en="The server cannot handle this right now. Please try again in a moment.",
+    fr="Le serveur ne peut pas traiter cela pour le moment. Veuillez réessayer dans un instant.",
+    de="Der Server kann das gerade nicht bearbeiten. Bitte versuchen Sie es gleich noch einmal.",
+)  # fmt: skip
+TOO_MANY_SOCKETS = _define(
+    "too_many_sockets", None,
+    "the person has more connections (tabs, devices, all nodes together) than "
+    "`max_sockets_per_person`: the oldest is closed with `socket:closing`. A connection is "
+    "refused with it while as many of that person's connections wait to be admitted",
+    en="This event is open in too many tabs or on too many devices, and a newer one took over from this one. Reload the page to use it here.",
+    fr="Cet événement est ouvert dans trop d’onglets ou sur trop d’appareils, et un plus récent a pris le relais de celui-ci. Rechargez la page pour l’utiliser ici.",
+    de="Diese Veranstaltung ist in zu vielen Tabs oder auf zu vielen Geräten geöffnet, und eine neuere hat diese abgelöst. Laden Sie die Seite neu, um sie hier zu nutzen.",
 )  # fmt: skip
 TIMEOUT = _define(
     "timeout", None, "the bundled browser client got no ack within 5 s",

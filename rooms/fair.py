@@ -52,7 +52,7 @@ class Fair:
             engine, outbox, s.limits.presence_interval, s.limits.presence_detail_limit
         )
         # the areas, in the order sockets meet them on connect
-        self.people = self.add(People(s, self.catalog))
+        self.people = self.add(People(s, self.catalog, self.presence))
         self.moderation = self.add(Moderation(s, self.people))
         self.chat = self.add(Chat(s, self.people, self.moderation))
         self.lobby = self.add(Lobby(s, self.catalog, self.presence, self.chat, self.moderation))

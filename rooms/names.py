@@ -5,7 +5,8 @@ Socket.IO rooms and presence scopes share their names, so the people present in 
 place are exactly the sockets that hear about it:
 
     event:<event id>     everyone signed in to the event (the lobby)
-    user:<person id>     every socket of one person (all tabs, all nodes)
+    user:<person id>     every socket of one person (all tabs, all nodes); as a
+                         presence scope its members are those sockets (rooms/people.py)
     booth:<booth id>     people inside a booth
     staff:<booth id>     that booth's staff while inside it (its knock queue)
     session:<item id>    people in a programme session
@@ -94,6 +95,7 @@ def history_stream(event_id: str, channel: str) -> str:
 # -- pub/sub between nodes ----------------------------------------------------------------------
 CONTROL = "control"  # cluster-wide orders such as "close this person's sockets"
 FANOUT = "fanout"  # every node's Socket.IO emits, for the other nodes (server/fanout/cluster.py)
+SOCKET_ORDERS = "sockets"  # "close these sockets" (a person's oldest, past the cap)
 
 
 def media_requests(node_id: str) -> str:

@@ -1,19 +1,30 @@
-"""Invitations, registration and the people of an event."""
+"""Invitations, registration and the people of an event, and what one person may
+take of the cluster: registrations per address and per invite, sockets per person.
+
+A person's sockets are sessions of the presence scope ``user:<person id>`` (member =
+sid, info = when it connected): counted across nodes, reaped with a crashed node, and
+silent (nobody is told about them). Past ``max_sockets_per_person`` the oldest other
+sockets are taken out and closed, on whichever node they are, by an order on the
+pub/sub channel ``names.SOCKET_ORDERS`` that the gateway of every node follows.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import msgspec
 from msgspec import Meta, Struct
 
-from rooms import errors
+from rooms import errors, names
 from rooms.area import Area
 from rooms.catalog import Catalog
-from rooms.commands import command
+from rooms.commands import RateClass, command
 from rooms.context import Actor, Services
+from rooms.errors import DomainError
 from rooms.ids import new_id
 from rooms.models import (
     Country,
@@ -28,8 +39,39 @@ from rooms.models import (
     ShortText,
 )  # fmt: skip
 from rooms.permissions import Perm, require
+from rooms.presence import Presence
 from rooms.protocol import PersonRef
+from rooms.ratelimit import RateLimiter
 from rooms.store import Collection
+
+# Registrations (POST /api/join): every try from one address counts, so guessing invite
+# codes is as slow as registering; an invite counts the registrations it accepts.
+JOIN_ADDRESS = RateClass(
+    "join_address",
+    lambda lim: lim.join_address_rate_count,
+    lambda lim: lim.join_rate_window,
+    "registrations from one address",
+)
+JOIN_INVITE = RateClass(
+    "join_invite",
+    lambda lim: lim.join_invite_rate_count,
+    lambda lim: lim.join_rate_window,
+    "registrations through one invite",
+)
+
+
+class CloseSockets(Struct):
+    """An order to every node: close these sockets (``socket:closing`` with the code)."""
+
+    sids: list[str]
+    code: str
+    message: str
+
+
+encode_order = msgspec.msgpack.Encoder().encode
+decode_order = msgspec.msgpack.Decoder(CloseSockets).decode
+_encode_since = msgspec.msgpack.Encoder().encode
+_decode_since = msgspec.msgpack.Decoder(float).decode
 
 
 class Registration(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -51,13 +93,55 @@ class InviteRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     label: ShortText = ""
 
 
+SocketCloser = Callable[[list[str], DomainError], Awaitable[None]]
+
+
 class People(Area):
     name = "people"
+    #: Closes sockets of this node at once (the gateway sets it), so one person's
+    #: connects on a node never outrun the closing of their oldest sockets; every node
+    #: (this one included, where they are gone by then) follows the published order.
+    close_here: SocketCloser | None = None
 
-    def __init__(self, services: Services, catalog: Catalog) -> None:
+    def __init__(self, services: Services, catalog: Catalog, presence: Presence) -> None:
         super().__init__(services)
         self.catalog = catalog
         self.invites = Collection(self.engine, "invites", Invite)
+        self.rates = RateLimiter(self.engine, self.limits)
+        # a person's sockets are nobody else's business: no notices when a node that
+        # held some is reaped or comes back
+        presence.on_reaped("user", self._quietly)
+
+    async def _quietly(self, scope: str, member: str) -> None:
+        return None
+
+    # sockets -----------------------------------------------------------------
+    async def on_connect(self, actor: Actor) -> None:
+        """Count the socket among its person's; past the cap, the oldest others close."""
+        scope = names.user_room(actor.person.id)
+        since = _encode_since(self.now())
+        await self.engine.presence.add(scope, actor.sid, actor.sid, since)
+        cap = self.limits.max_sockets_per_person
+        sockets = await self.engine.presence.members(scope)
+        if len(sockets) <= cap:
+            return
+        # The newest is never the one to go: it is the person in front of the screen.
+        # Two nodes doing this at once pick the same oldest ones (ties by sid), and a
+        # session is removed only once, so each socket is ordered closed once.
+        others = sorted((_decode_since(info), sid) for sid, info in sockets.items())
+        others = [sid for _, sid in others if sid != actor.sid][: len(sockets) - cap]
+        closing = [sid for sid in others if await self.engine.presence.remove(scope, sid)]
+        if closing:
+            why = errors.TOO_MANY_SOCKETS(
+                f"more than {cap} connections of this person: the oldest close"
+            )
+            if self.close_here is not None:
+                await self.close_here(closing, why)
+            order = CloseSockets(sids=closing, code=why.code, message=why.message)
+            await self.engine.pubsub.publish(names.SOCKET_ORDERS, encode_order(order))
+
+    async def on_disconnect(self, actor: Actor) -> None:
+        await self.engine.presence.remove(names.user_room(actor.person.id), actor.sid)
 
     @command("people:get", PersonRef, Perm.LOBBY_READ)
     async def card(self, actor: Actor, ref: PersonRef) -> PersonCard:
@@ -148,11 +232,16 @@ class People(Area):
         await self.invites.put(code, invite)
 
     # registration -----------------------------------------------------------
-    async def register(self, form: Registration) -> Person:
+    async def register(self, form: Registration, address: str | None = None) -> Person:
+        """A new person, by invite. ``address`` is the client's (its budget of
+        registrations); None when the server registers someone itself."""
+        if address is not None:
+            await self.rates.take(JOIN_ADDRESS, address)
         invite = await self.usable_invite(form.code)
         name, company = form.name.strip(), form.company.strip()
         if not name or not company:  # before counting a use: a typo must not spend one
             raise errors.INVALID_PAYLOAD("name and company must not be blank")
+        await self.rates.take(JOIN_INVITE, invite.code)
         if invite.max_uses is not None:
             used = await self.engine.counters.incr(f"invite-uses:{invite.code}")
             if used > invite.max_uses:

@@ -12,7 +12,9 @@ per arrival — N²/2 deliveries for N people.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 
@@ -26,6 +28,8 @@ from rooms.models import PersonCard
 log = logging.getLogger(__name__)
 _encode = msgspec.msgpack.Encoder().encode
 _decode_card = msgspec.msgpack.Decoder(PersonCard).decode
+# retrying a failed release: first delay, doubling up to the last (seconds)
+RELEASE_RETRY_FIRST, RELEASE_RETRY_MAX = 0.2, 5.0
 
 
 class PresenceNotices:
@@ -79,6 +83,7 @@ class PresenceNotices:
 
 
 ReapHandler = Callable[[str, str], Awaitable[None]]
+RejoinHandler = Callable[[str, str, bytes], Awaitable[None]]
 
 
 class Presence:
@@ -89,11 +94,21 @@ class Presence:
         self.outbox = outbox
         self.notices = PresenceNotices(engine, outbox, interval, detail_limit)
         self._reap_handlers: dict[str, ReapHandler] = {}
+        self._rejoin_handlers: dict[str, RejoinHandler] = {}
+        self._unreleased: set[str] = set()  # sids whose release failed, retried
+        self._releaser: asyncio.Task | None = None
 
     def on_reaped(self, kind: str, handler: ReapHandler) -> None:
         """Scopes of ``kind`` (e.g. ``call``, see rooms/names.py) are told about reaped
-        members by ``handler(scope, member)`` instead of a presence notice."""
+        members by ``handler(scope, member)`` instead of a presence notice. Their
+        members are no people's cards: they get no "joined" notice either, unless
+        ``on_rejoined`` gives a handler for that too."""
         self._reap_handlers[kind] = handler
+
+    def on_rejoined(self, kind: str, handler: RejoinHandler) -> None:
+        """``handler(scope, member, info)`` tells scopes of ``kind`` that a member is
+        back (this node's heartbeat had lapsed and its sessions were restored)."""
+        self._rejoin_handlers[kind] = handler
 
     async def enter(self, scope: str, actor: Actor) -> None:
         await self.outbox.join(actor.sid, scope)
@@ -131,13 +146,72 @@ class Presence:
         """How many people (not sockets) are in ``scope``."""
         return await self.engine.presence.count(scope)
 
+    # a socket that is gone -------------------------------------------------------------
+    async def release(self, sid: str) -> None:
+        """The socket is gone and every area has forgotten it: remove whatever presence
+        it still holds (what an area's removal failed to take: Redis out of reach, no
+        free connection). Retried in the background until done, so no ghost stays."""
+        try:
+            left = await self.engine.presence.remove_sessions(sid)
+        except Exception as exc:
+            log.warning("releasing %s failed (%r); retrying", sid, exc)
+            self._unreleased.add(sid)
+            if self._releaser is None or self._releaser.done():
+                self._releaser = asyncio.get_running_loop().create_task(self._release_later())
+            return
+        await self._tell_left(left)
+
+    async def _release_later(self) -> None:
+        delay = RELEASE_RETRY_FIRST
+        while self._unreleased:
+            await asyncio.sleep(delay * random.uniform(0.5, 1.5))  # jitter: nodes retry apart
+            for sid in sorted(self._unreleased):
+                try:
+                    left = await self.engine.presence.remove_sessions(sid)
+                except Exception:
+                    delay = min(delay * 2, RELEASE_RETRY_MAX)
+                    break
+                self._unreleased.discard(sid)
+                await self._tell_left(left)
+            else:
+                delay = RELEASE_RETRY_FIRST
+        log.info("every socket that had left is released")
+
+    async def close(self) -> None:
+        """Stop retrying (the node is closing: the engine removes all its sessions)
+        and send the notices still pending."""
+        if self._releaser is not None:
+            self._releaser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._releaser
+        await self.notices.drain()
+
+    # the cluster -------------------------------------------------------------------------
     async def reap(self) -> int:
-        """Remove the people of crashed nodes and tell their rooms."""
+        """Keep the cluster's presence true, every heartbeat interval: if this node's
+        heartbeat had lapsed, add its people back and announce them; remove the people
+        of crashed nodes and tell their rooms. Returns how many were reaped."""
+        for scope, member, info in await self.engine.presence.restore_lapsed():
+            kind = names.split(scope)[0]
+            rejoined = self._rejoin_handlers.get(kind)
+            try:
+                if rejoined is not None:
+                    await rejoined(scope, member, info)
+                elif kind not in self._reap_handlers:  # a scope of people's cards
+                    self.notices.add(scope, member, _decode_card(info))
+            except Exception:  # the others are still told
+                log.exception("telling %s that %s is back failed", scope, member)
         gone = await self.engine.presence.reap_dead_nodes()
+        await self._tell_left(gone)
+        return len(gone)
+
+    async def _tell_left(self, gone: list[tuple[str, str]]) -> None:
         for scope, member in gone:
             handler = self._reap_handlers.get(names.split(scope)[0])
-            if handler is None:
-                self.notices.add(scope, member, None)
-            else:
-                await handler(scope, member)
-        return len(gone)
+            try:
+                if handler is None:
+                    self.notices.add(scope, member, None)
+                else:
+                    await handler(scope, member)
+            except Exception:  # the others are still told
+                log.exception("telling %s that %s left failed", scope, member)

@@ -62,6 +62,7 @@ def make_engine(settings: Settings) -> Engine:
             node_timeout=settings.node_timeout,
             max_connections=settings.redis_max_connections,
             wait_seconds=settings.redis_wait_seconds,
+            command_timeout=settings.redis_command_timeout,
         )
     return MemoryEngine()
 
@@ -132,7 +133,8 @@ async def build_app(settings: Settings) -> web.Application:
     admin_key = (
         settings.admin_key or hmac.new(secret.encode(), b"admin", hashlib.sha256).hexdigest()[:32]
     )
-    Gateway(sio, fair, tokens, metrics, settings.events_per_second)
+    gateway = Gateway(sio, fair, tokens, metrics, settings.events_per_second)
+    await gateway.start()
     await outbox.start()
     await media.start()
 
@@ -142,7 +144,7 @@ async def build_app(settings: Settings) -> web.Application:
     app[FAIR] = fair
     app[SIO] = sio
     app[ADMIN_KEY] = admin_key
-    api = HttpApi(fair, tokens, admin_key, settings.base_url())
+    api = HttpApi(fair, tokens, admin_key, settings.base_url(), settings.trusted_proxies)
     app.add_routes(api.routes())
     sio.attach(app)
     app.add_routes(static_routes(static_root(settings)))
@@ -161,7 +163,7 @@ async def build_app(settings: Settings) -> web.Application:
         await pinger.stop()
         await media.shutdown()  # every video connection of this node's visit hubs
         await sio.shutdown()  # disconnect handlers update presence while the engine is up
-        await fair.presence.notices.drain()  # other nodes hear who left with this one
+        await fair.presence.close()  # other nodes hear who left with this one
         await engine.close()
 
     app.on_startup.append(start_background)

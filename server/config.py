@@ -23,6 +23,7 @@ TurnUrl = Annotated[str, Meta(pattern=r"^turns?:[^\s]{1,500}$")]
 MediaFeed = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}=\S{1,1000}$")]
 LIST_FIELDS = {
     "cors_origins",
+    "trusted_proxies",
     "stun_urls",
     "turn_urls",
     "visit_media",
@@ -40,6 +41,9 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     admin_key: str | None = None  # creates events over HTTP; derived from secret when unset
     token_ttl_hours: Positive = 24 * 7
     cors_origins: list[str] = []  # cross-origin browsers allowed to connect (same-origin always)
+    # reverse proxies (IPs or networks such as 10.0.0.0/8) whose X-Forwarded-For is
+    # believed; from anyone else the header is ignored, or clients could pick any address
+    trusted_proxies: list[str] = []
     # limits
     chat_max_length: Annotated[int, Meta(ge=1, le=20_000)] = 2000
     chat_rate_count: Annotated[int, Meta(ge=0)] = 10
@@ -50,6 +54,14 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     presence_interval: Annotated[float, Meta(ge=0)] = 1.0  # coalesce presence notices per scope
     presence_detail_limit: Annotated[int, Meta(ge=0)] = 1000  # bigger scopes get counts only
     events_per_second: Positive = 30.0  # per socket, all events; bursts up to 2x
+    # one person's sockets (tabs, devices), all nodes together; a newer one closes the
+    # oldest, so nobody is locked out by connections the server has not seen drop yet
+    max_sockets_per_person: Annotated[int, Meta(ge=1, le=1000)] = 10
+    # registrations (POST /api/join) per client address and per invite in a window;
+    # 0 switches one off. An address counts every try, an invite only those it accepts.
+    join_address_rate_count: Annotated[int, Meta(ge=0)] = 20
+    join_invite_rate_count: Annotated[int, Meta(ge=0)] = 600
+    join_rate_window: Positive = 600.0
     max_message_bytes: Annotated[int, Meta(ge=1024)] = 256 * 1024  # transport limit per frame
     max_send_buffer: Annotated[int, Meta(ge=64 * 1024)] = (
         4 * 1024 * 1024
@@ -79,10 +91,13 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     # one is noticed (and the clients told to resync) within this many seconds
     fanout_tick_interval: Positive = 1.0
     node_timeout: Positive = 15.0
-    # Redis connections per node; past them a command waits (up to redis_wait_seconds)
-    # for a free one instead of failing, so a burst of arrivals queues rather than errs
+    # Redis connections per node for requests; past them a command waits (up to
+    # redis_wait_seconds) for a free one, so a burst of arrivals queues, then the request
+    # is answered `unavailable` (clients retry with backoff). The heartbeat and the
+    # cleanups have connections of their own and never wait behind requests.
     redis_max_connections: Annotated[int, Meta(ge=2, le=10_000)] = 64
-    redis_wait_seconds: Positive = 10.0
+    redis_wait_seconds: Positive = 2.0
+    redis_command_timeout: Positive = 2.0  # no answer within this: Redis is out of reach
     ping_interval: Positive = 25.0
     ping_timeout: Positive = 20.0
     log_level: str = "info"
@@ -104,6 +119,13 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
                 raise ValueError("media_public_address must be an IP address") from None
         if self.call_group_capacity > self.call_max_capacity:
             raise ValueError("call_group_capacity is larger than call_max_capacity")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {proxy!r} is not an IP address or network"
+                ) from None
 
     def limits(self) -> Limits:
         return Limits(
@@ -118,6 +140,10 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
             call_max_capacity=self.call_max_capacity,
             presence_interval=self.presence_interval,
             presence_detail_limit=self.presence_detail_limit,
+            max_sockets_per_person=self.max_sockets_per_person,
+            join_address_rate_count=self.join_address_rate_count,
+            join_invite_rate_count=self.join_invite_rate_count,
+            join_rate_window=self.join_rate_window,
         )
 
     def ice(self) -> IceConfig:

@@ -8,26 +8,37 @@ disturb the node. The order of checks is part of the protocol: signed in, the
 socket's event budget, a readable ``[name, payload]``, a declared command, a payload
 that fits its struct; then ``Fair.run``: a role that may ever send it (else
 ``forbidden`` before any handler runs), the command's rate class, its handler.
+
+A store that cannot answer in time (``EngineUnavailable``) is ``unavailable``, which
+clients retry, never ``internal``. One person's connects are admitted one at a time
+per node, so a flood of sockets with one token holds at most one of the node's Redis
+connections; the domain closes the oldest past ``max_sockets_per_person``
+(rooms/people.py) by an order every node's gateway follows.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 import socketio
 
-from rooms import errors
+from rooms import errors, names
 from rooms.commands import Command
 from rooms.context import Actor
-from rooms.errors import DomainError
+from rooms.engine import EngineUnavailable
+from rooms.errors import DomainError, ErrorCode
 from rooms.fair import Fair
+from rooms.people import decode_order
 from server import packets
 from server.auth import Tokens
 from server.metrics import Metrics
-from server.socket_server import ClosedSocketServer
+from server.socket_server import NAMESPACE, ClosedSocketServer
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +75,44 @@ class TokenBucket:
         return True
 
 
+class _Turns:
+    """One person's connects waiting on this node (the first one is being admitted)."""
+
+    __slots__ = ("lock", "waiting")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0
+
+
+class Admission:
+    """Admits one person's sockets one at a time on this node. While ``limit`` of them
+    wait, another is refused at once (``too_many_sockets``): a flood queues in memory
+    here instead of taking every Redis connection the node has."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._people: dict[str, _Turns] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, person_id: str) -> AsyncIterator[None]:
+        turns = self._people.get(person_id)
+        if turns is None:
+            turns = self._people[person_id] = _Turns()
+        if turns.waiting >= self.limit:
+            raise errors.TOO_MANY_SOCKETS(
+                f"{turns.waiting} connections of this person are waiting to be admitted"
+            )
+        turns.waiting += 1
+        try:
+            async with turns.lock:
+                yield
+        finally:
+            turns.waiting -= 1
+            if turns.waiting == 0:
+                del self._people[person_id]
+
+
 class Gateway:
     def __init__(
         self,
@@ -73,30 +122,55 @@ class Gateway:
         metrics: Metrics,
         events_per_second: float,
     ) -> None:
+        self.sio = sio
         self.fair = fair
         self.tokens = tokens
         self.metrics = metrics
         self.events_per_second = events_per_second
         self.actors: dict[str, Actor] = {}
         self.budgets: dict[str, TokenBucket] = {}
+        self.admission = Admission(fair.limits.max_sockets_per_person)
+        self.connecting: set[str] = set()  # sids whose connect handler runs now
+        # sids ordered closed while still connecting: refused when their connect ends
+        self.doomed: dict[str, DomainError] = {}
+        self._closing: set[asyncio.Task] = set()
         self.decoders = {name: msgspec.json.Decoder(c.payload) for name, c in fair.commands.items()}
         sio.gateway = self
         # Only the server itself triggers these two (server/socket_server.py); no
         # client-sent event name reaches python-socketio's handler table.
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
+        fair.people.close_here = self._close_here
+
+    async def start(self) -> None:
+        """Follow the cluster's orders to close sockets (before taking connections)."""
+        await self.fair.engine.pubsub.subscribe(names.SOCKET_ORDERS, self._on_close_order)
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
+        self.connecting.add(sid)
         try:
             claims = self.tokens.verify(token)
-            actor = await self.fair.connect(sid, claims.event_id, claims.person_id)
+            async with self.admission.turn(claims.person_id):
+                actor = await self.fair.connect(sid, claims.event_id, claims.person_id)
+            doomed = self.doomed.pop(sid, None)
+            if doomed is not None:  # a newer socket of this person took its place meanwhile
+                await self._forget(actor)
+                raise doomed
         except DomainError as exc:
+            await self.fair.presence.release(sid)  # whatever a refusal half-way left
             refused = errors.AUTH_INVALID if exc.error is errors.PERSON_NOT_FOUND else exc.error
             self._refuse(refused.code, exc.message)
-        except Exception:
-            log.exception("connect of %s failed", sid)
+        except Exception as exc:
+            if isinstance(exc, EngineUnavailable):
+                log.warning("connect of %s failed: %s", sid, exc)
+            else:
+                log.exception("connect of %s failed", sid)
+            await self.fair.presence.release(sid)
             self._refuse(errors.UNAVAILABLE.code, "the server cannot take connections right now")
+        finally:
+            self.connecting.discard(sid)
+            self.doomed.pop(sid, None)
         self.actors[sid] = actor
         self.budgets[sid] = TokenBucket(self.events_per_second)
         # python-socketio keeps environ for the connection's lifetime; the HTTP
@@ -122,10 +196,47 @@ class Gateway:
         if actor is None:
             return
         self.metrics.connections.dec()
+        await self._forget(actor)
+
+    async def _forget(self, actor: Actor) -> None:
+        """Every area forgets the socket; what fails is retried until done."""
         try:
             await self.fair.disconnect(actor)
+        except EngineUnavailable as exc:
+            log.warning("cleanup after disconnect of %s incomplete (%s): retrying", actor.sid, exc)
         except Exception:
-            log.exception("cleanup after disconnect of %s failed", sid)
+            log.exception("cleanup after disconnect of %s failed", actor.sid)
+        await self.fair.presence.release(actor.sid)
+
+    # orders to close sockets -------------------------------------------------------------
+    async def _on_close_order(self, payload: bytes) -> None:
+        try:
+            order = decode_order(payload)
+        except msgspec.DecodeError:
+            log.warning("ignored a malformed order to close sockets")
+            return
+        code = errors.CATALOG.get(order.code, errors.INTERNAL)
+        for sid in order.sids:
+            if sid in self.connecting:
+                self.doomed[sid] = code(order.message)
+            elif sid in self.actors:
+                # not on the pub/sub reader: closing runs the disconnect's cleanups
+                task = asyncio.create_task(self._close(sid, code, order.message))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+
+    async def _close_here(self, sids: list[str], why: DomainError) -> None:
+        """The domain closes sockets of this node now (a person's oldest, past the cap)."""
+        for sid in sids:
+            if sid in self.connecting:
+                self.doomed[sid] = why
+            elif sid in self.actors:
+                await self._close(sid, why.error, why.message)
+
+    async def _close(self, sid: str, code: ErrorCode, message: str) -> None:
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        if eio_sid is not None:
+            await self.sio.close_socket(eio_sid, code, message)
 
     # events ------------------------------------------------------------------------------------
     async def on_event(self, sid: str, body: str) -> dict:
@@ -140,6 +251,10 @@ class Gateway:
         except DomainError as exc:
             reply = refusal(exc)
             self.metrics.errors.labels(exc.code).inc()
+        except EngineUnavailable as exc:
+            log.warning("%s from %s: %s", label, sid, exc)
+            reply = refusal(errors.UNAVAILABLE("the server cannot serve this right now; retry"))
+            self.metrics.errors.labels(errors.UNAVAILABLE.code).inc()
         except Exception:
             log.exception("%s from %s failed", label, sid)
             reply = refusal(errors.INTERNAL("the server could not complete this request"))

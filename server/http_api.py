@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import msgspec
@@ -21,12 +22,14 @@ from rooms.edits import (
     ScheduleItemNew,
     given,
 )  # fmt: skip
+from rooms.engine import EngineUnavailable
 from rooms.errors import DomainError, ErrorCode
 from rooms.fair import Fair
 from rooms.models import Person
 from rooms.people import InviteRequest, Registration
 from rooms.protocol import DirectoryQuery
 from server.auth import Tokens
+from server.client_address import ClientAddresses
 from server.http_types import (
     Done,
     ErrorBody,
@@ -85,6 +88,9 @@ async def errors_as_json(request: web.Request, handler):
         response = await handler(request)
     except DomainError as exc:
         response = json_error(exc.error, exc.message)
+    except EngineUnavailable as exc:
+        log.warning("%s %s: %s", request.method, request.path, exc)
+        response = json_error(errors.UNAVAILABLE, "the server cannot serve this right now; retry")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -98,11 +104,19 @@ async def errors_as_json(request: web.Request, handler):
 
 
 class HttpApi:
-    def __init__(self, fair: Fair, tokens: Tokens, admin_key: str, base_url: str) -> None:
+    def __init__(
+        self,
+        fair: Fair,
+        tokens: Tokens,
+        admin_key: str,
+        base_url: str,
+        trusted_proxies: Iterable[str] = (),
+    ) -> None:
         self.fair = fair
         self.tokens = tokens
         self.admin_key = admin_key
         self.base_url = base_url
+        self.addresses = ClientAddresses(trusted_proxies)
 
     def routes(self) -> list[web.RouteDef]:
         ev = "/api/events/{event_id}"
@@ -199,8 +213,9 @@ class HttpApi:
         return json_response(InviteInfo.of(event, invite, booths))
 
     async def join(self, request: web.Request) -> web.Response:
+        address = self.addresses.of(request.remote, request.headers.get("X-Forwarded-For"))
         form = await read_body(request, Registration)
-        person = await self.fair.people.register(form)
+        person = await self.fair.people.register(form, address)
         token = self.tokens.mint(person.event_id, person.id)
         return json_response(Joined(token=token, person=person), status=201)
 

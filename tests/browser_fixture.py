@@ -109,6 +109,8 @@ def start_fairhall_server(extra_env: dict[str, str] | None = None) -> FairhallSe
             "PYTHONUNBUFFERED": "1",
             # the media hub's ICE address: aioice never offers 127.0.0.1 by itself
             "FAIRHALL_MEDIA_HOST_ADDRESSES": "127.0.0.1",
+            # every browser of the session registers from 127.0.0.1
+            "FAIRHALL_JOIN_ADDRESS_RATE_COUNT": "0",
         }
         for name in (
             "FAIRHALL_REDIS",

@@ -189,6 +189,7 @@ async def running_node(**overrides: Any) -> AsyncIterator[Node]:
         "secret": "test-secret",
         "chat_rate_count": 1000,
         "events_per_second": 1000,
+        "join_address_rate_count": 0,  # every test person registers from 127.0.0.1
     }
     settings = load_settings({**base, **overrides}, environ={})
     app = await build_app(settings)

@@ -33,7 +33,7 @@ from rooms.calls.hosting import Hosting
 from rooms.calls.knocks import Knocking
 from rooms.calls.lifecycle import CallRooms
 from rooms.calls.membership import Membership
-from rooms.calls.records import CallRecords
+from rooms.calls.records import CallRecords, decode_member
 from rooms.calls.signalling import Signalling
 from rooms.calls.sockets import CallSockets
 from rooms.catalog import Catalog
@@ -66,9 +66,12 @@ class Calls(Area):
         )
         self.signalling = Signalling(services, ice or IceConfig())
         self.hosting = Hosting(services, self.records, people, self.membership, self.knocking)
-        # a crashed node's sockets leave calls and knock queues like any other presence
+        # a crashed node's sockets leave calls and knock queues like any other presence,
+        # and come back like it when that node was alive after all (its heartbeat lapsed)
         presence.on_reaped("call", self.reaped)
         presence.on_reaped("knock", self.reaped)
+        presence.on_rejoined("call", self.rejoined)
+        presence.on_rejoined("knock", self.rejoined)
 
     def parts(self) -> Iterable[object]:
         return (self.rooms, self.knocking, self.membership, self.signalling, self.hosting)
@@ -87,5 +90,17 @@ class Calls(Area):
         kind, call_id = names.split(scope)
         if kind == "call":
             await self.membership.announce_left(call_id, member, "disconnected")
+        elif kind == "knock":
+            await self.knocking.push_queue(call_id)
+
+    async def rejoined(self, scope: str, member: str, info: bytes) -> None:
+        """A socket reaped from a call or a knock queue is back: its node had looked
+        dead. The others connect to it again as to anyone who joins."""
+        kind, call_id = names.split(scope)
+        if kind == "call":
+            joined = {"call_id": call_id, "member": decode_member(info)}
+            for other in await self.records.members(call_id):
+                if other.sid != member:
+                    await self.outbox.emit(other.sid, "call:joined", joined)
         elif kind == "knock":
             await self.knocking.push_queue(call_id)

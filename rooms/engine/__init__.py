@@ -7,6 +7,9 @@ Each concern is a small Protocol with a memory and a Redis implementation
 
 Values are opaque ``bytes`` (msgpack written by the domain) so both engines behave
 the same: nothing is shared by reference, and what goes in is what comes out.
+
+An engine that cannot serve a call right now raises :class:`EngineUnavailable`, never
+its client library's errors, so the domain and the gateway need not know the store.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ from typing import Protocol
 from rooms.engine.counters import Counters
 from rooms.engine.documents import Documents
 from rooms.engine.history import History, HistoryEntry, parse_history_id
-from rooms.engine.presence import CappedAdd, PresenceStore
+from rooms.engine.presence import Back, CappedAdd, PresenceStore
 from rooms.engine.pubsub import MessageHandler, PubSub
 
 __all__ = [
+    "Back",
     "CappedAdd",
     "Counters",
     "Documents",
     "Engine",
+    "EngineUnavailable",
     "History",
     "HistoryEntry",
     "Lifecycle",
@@ -32,6 +37,13 @@ __all__ = [
     "PubSub",
     "parse_history_id",
 ]
+
+
+class EngineUnavailable(Exception):
+    """The store cannot serve this call now: unreachable, no free connection within
+    the wait, or no answer in time. Whether the call took effect is unknown; the same
+    request may succeed a moment later (the gateway answers ``unavailable``, which
+    clients retry with backoff)."""
 
 
 class Lifecycle(Protocol):

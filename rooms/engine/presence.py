@@ -7,6 +7,10 @@ from typing import Literal, Protocol
 CappedAdd = Literal["joined", "present", "full"]
 """Outcome of :meth:`PresenceStore.add_capped`."""
 
+Back = tuple[str, str, bytes]
+"""(scope, member, info) of a member whose session :meth:`PresenceStore.restore_lapsed`
+added back as their first one in that scope."""
+
 
 class PresenceStore(Protocol):
     async def add(self, scope: str, sid: str, member: str, info: bytes) -> bool:
@@ -36,6 +40,13 @@ class PresenceStore(Protocol):
         session in the scope (they "left"), else None."""
         ...
 
+    async def remove_sessions(self, sid: str) -> list[tuple[str, str]]:
+        """The socket ``sid`` of this node is gone: forget every session it still has,
+        in any scope, including those whose ``remove`` raised. Returns the (scope,
+        member) pairs that left. Once called, none of them is ever restored; when it
+        raises, call it again until it returns (nothing is lost meanwhile)."""
+        ...
+
     async def members(self, scope: str) -> dict[str, bytes]:
         """member id -> info of everyone with at least one session in ``scope``."""
         ...
@@ -49,5 +60,15 @@ class PresenceStore(Protocol):
 
         Returns the (scope, member) pairs that left as a result, so the caller can
         tell the rooms. Safe to call concurrently from several nodes.
+        """
+        ...
+
+    async def restore_lapsed(self) -> list[Back]:
+        """After this node's heartbeat lapsed (others may have reaped it while its
+        sockets stayed connected): add back exactly the sessions the reapers took,
+        never one that was removed otherwise (by a command on any node, or because its
+        socket left). Returns who is back: (scope, member, info) where the member had
+        no other session left in the scope. [] when nothing lapsed; when it raises,
+        the next call tries again.
         """
         ...

@@ -4,6 +4,13 @@ import { io } from "/vendor/socket.io.esm.min.js";
 
 const TIMEOUT_MS = 5000;
 export const AUTH_CODES = new Set(["auth_required", "auth_invalid", "auth_expired", "removed"]);
+// `unavailable`: the server could not serve the request now (its store out of reach or
+// too busy). It is sent again after these delays, each jittered by ±50 % so that many
+// browsers do not come back at the same instant; after the last, its error shows.
+const RETRY_CODES = new Set(["unavailable"]);
+export const RETRY_DELAYS_MS = [250, 500, 1000, 2000];
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RequestError extends Error {
   constructor(code, message) {
@@ -18,8 +25,21 @@ export class Connection {
     this.socket = io({ transports: ["websocket"], auth: { token } });
   }
 
-  /** emit "area:verb" and resolve with ack.data, or reject with a RequestError. */
+  /** emit "area:verb" and resolve with ack.data, or reject with a RequestError
+   * (after retrying what the server could not serve just now). */
   async request(event, payload = {}) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.send(event, payload);
+      } catch (error) {
+        if (!RETRY_CODES.has(error.code) || attempt >= RETRY_DELAYS_MS.length) throw error;
+        await sleep(RETRY_DELAYS_MS[attempt] * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  /** One try: ack.data, or a RequestError. */
+  async send(event, payload) {
     let reply;
     try {
       reply = await this.socket.timeout(TIMEOUT_MS).emitWithAck(event, payload);

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from rooms.engine import MessageHandler
+import redis.asyncio as aioredis
+
+from rooms.engine import Back, MessageHandler
 from server.engines.redis import RedisEngine
 
 # Small timings keep the crash tests fast: a node counts as dead 0.6 s after its last beat.
@@ -40,4 +42,22 @@ async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
         while True:
             if await check():
                 return
+            await asyncio.sleep(0.02)
+
+
+async def lapse(redis_url: str, node: RedisEngine) -> None:
+    """The node looks dead for a moment (a network split, a long pause): its
+    heartbeat key is gone until its next beat, which notices."""
+    async with aioredis.Redis.from_url(redis_url) as admin:
+        await admin.delete(f"fh:node:{node.node_id}:alive")
+
+
+async def restored(node: RedisEngine) -> list[Back]:
+    """What the node adds back once its heartbeat noticed the lapse (polls up to 3 s;
+    use where something is to come back)."""
+    async with asyncio.timeout(3):
+        while True:
+            back = await node.presence.restore_lapsed()
+            if back:
+                return back
             await asyncio.sleep(0.02)

@@ -1,6 +1,7 @@
 """Contract of PresenceStore (rooms/engine/presence.py), on every engine.
 
-Reaping the sessions of a crashed node is in test_cluster.py.
+Reaping the sessions of a crashed node, and restoring a node's own after its
+heartbeat lapsed, are in test_cluster.py.
 """
 
 from __future__ import annotations
@@ -125,3 +126,25 @@ async def test_concurrent_sessions_of_one_member_take_one_seat(
     )
     assert results.count("joined") == 1 and results.count("present") == 19
     assert await engine.presence.add_capped("call", "s-bob", "bob", b"", 1) == "full"
+
+
+async def test_remove_sessions_forgets_a_socket_everywhere(presence: PresenceStore) -> None:
+    # what an area did not remove on disconnect, the last sweep does
+    await presence.add("hall", "s1", "alice", b"a")
+    await presence.add("hall", "s2", "alice", b"a")  # alice's other tab stays
+    await presence.add("booth", "s1", "alice", b"a")
+    await presence.add("call", "s1", "s1", b"")
+    await presence.add("hall", "s3", "bob", b"b")
+    assert await presence.remove("booth", "s1") == "alice"  # the area's own removal
+    assert sorted(await presence.remove_sessions("s1")) == [("call", "s1")]
+    assert await presence.members("hall") == {"alice": b"a", "bob": b"b"}
+    assert await presence.members("call") == {}
+    assert await presence.remove_sessions("s1") == []
+    assert await presence.remove_sessions("never-seen") == []
+    assert sorted(await presence.remove_sessions("s2")) == [("hall", "alice")]
+
+
+async def test_nothing_to_restore_without_a_lapse(presence: PresenceStore) -> None:
+    await presence.add("hall", "s1", "alice", b"a")
+    assert await presence.restore_lapsed() == []
+    assert await presence.members("hall") == {"alice": b"a"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from rooms.engine.presence import CappedAdd
+from rooms.engine.presence import Back, CappedAdd
 
 
 class MemoryPresence:
@@ -52,6 +52,14 @@ class MemoryPresence:
             del self._members[scope]
         return member
 
+    async def remove_sessions(self, sid: str) -> list[tuple[str, str]]:
+        left = []
+        for scope in [scope for scope, sessions in self._sessions.items() if sid in sessions]:
+            member = await self.remove(scope, sid)
+            if member is not None:
+                left.append((scope, member))
+        return left
+
     async def members(self, scope: str) -> dict[str, bytes]:
         return {member: entry[0] for member, entry in self._members.get(scope, {}).items()}
 
@@ -60,3 +68,6 @@ class MemoryPresence:
 
     async def reap_dead_nodes(self) -> list[tuple[str, str]]:
         return []  # one process: there is no other node that could die
+
+    async def restore_lapsed(self) -> list[Back]:
+        return []  # no heartbeat to lapse

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import uuid
 
-from rooms.engine import Engine
-from server.engines.redis.connection import RedisConnection
+from rooms.engine import Engine, EngineUnavailable
+from server.engines.redis.connection import REDIS_UNAVAILABLE, RedisConnection
 from server.engines.redis.counters import RedisCounters
 from server.engines.redis.documents import RedisDocuments
 from server.engines.redis.history import RedisHistory
@@ -32,15 +32,18 @@ class RedisEngine(Engine):
         node_timeout: float = 15.0,
         prefix: str = "fh",
         max_connections: int = 64,
-        wait_seconds: float = 10.0,
+        wait_seconds: float = 2.0,
+        command_timeout: float = 2.0,
     ) -> None:
         node_id = node_id or uuid.uuid4().hex[:12]
-        conn = RedisConnection(
+        #: The node's Redis pools (tests exhaust the request pool through it).
+        self.connection = conn = RedisConnection(
             url,
             prefix=prefix,
-            health_check_interval=heartbeat_interval,
+            heartbeat_interval=heartbeat_interval,
             max_connections=max_connections,
             wait_seconds=wait_seconds,
+            command_timeout=command_timeout,
         )
         presence = RedisPresence(conn, node_id, node_timeout=node_timeout)
         pubsub = RedisPubSub(
@@ -52,7 +55,7 @@ class RedisEngine(Engine):
             node_id,
             interval=heartbeat_interval,
             timeout=node_timeout,
-            on_lapse=presence.restore_own,
+            on_lapse=presence.lapsed,
         )
         super().__init__(
             node_id,
@@ -104,4 +107,7 @@ class _Lifecycle:
         await self._conn.close()
 
     async def ping(self) -> None:
-        await self._conn.ping()
+        try:
+            await self._conn.ping()
+        except REDIS_UNAVAILABLE as exc:
+            raise EngineUnavailable(f"redis: {exc!r}") from exc

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from server.engines.redis.connection import RedisConnection
+from server.engines.redis.connection import RedisConnection, unavailable_as_domain_error
 
 
+@unavailable_as_domain_error
 class RedisDocuments:
     def __init__(self, conn: RedisConnection) -> None:
         self._redis = conn.redis

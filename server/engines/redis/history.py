@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rooms.engine.history import HistoryEntry, parse_history_id
-from server.engines.redis.connection import RedisConnection
+from server.engines.redis.connection import RedisConnection, unavailable_as_domain_error
 
 
+@unavailable_as_domain_error
 class RedisHistory:
     def __init__(self, conn: RedisConnection) -> None:
         self._redis = conn.redis

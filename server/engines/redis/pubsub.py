@@ -11,18 +11,23 @@ from redis.asyncio.client import PubSub as RedisPubSubConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from rooms.engine.pubsub import MessageHandler
-from server.engines.redis.connection import RedisConnection, cancel_and_wait
+from server.engines.redis.connection import (
+    RedisConnection,
+    cancel_and_wait,
+    unavailable_as_domain_error,
+)
 
 log = logging.getLogger(__name__)
 
 _SUBSCRIBE_TIMEOUT = 10.0
 
 
+@unavailable_as_domain_error
 class RedisPubSub:
     def __init__(
         self, conn: RedisConnection, node_id: str, *, heartbeat_interval: float, node_timeout: float
     ) -> None:
-        self._redis = conn.redis
+        self._publish_redis = conn.publish_redis
         self._ps_redis = conn.pubsub_redis
         self._keys = conn.keys
         self._node_id = node_id
@@ -34,7 +39,7 @@ class RedisPubSub:
         self._reader_task: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, payload: bytes) -> None:
-        await self._redis.publish(self._keys.channel(channel), payload)
+        await self._publish_redis.publish(self._keys.channel(channel), payload)
 
     async def subscribe(self, channel: str, handler: MessageHandler) -> None:
         name = self._keys.channel(channel)
