@@ -7,8 +7,10 @@ client). Here every message a node publishes carries that node's next number (se
 order by one task; what queues up meanwhile leaves as one batch), and each node sends
 a tick with its latest number every ``tick_interval`` seconds. A node
 that sees a sender's number jump (a lost publish, or its own subscription lost and
-restored) tells its own clients ``socket:resync``: they fetch what they missed from
-their cursors (chat history ids) and reload the state they show. So a push can be
+restored) tells its own clients ``socket:resync`` with a history cursor from a little
+before the last time it heard that node in order: they fetch every channel's messages
+since it (merging by id, so holes before their newest message are filled too) and
+reload the state they show. So a push can be
 missed, but never silently, and the tick bounds how long a miss can go unnoticed.
 
 The messages go through ``engine.pubsub`` (one Redis connection per node, with the
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from socketio.async_pubsub_manager import AsyncPubSubManager
@@ -31,6 +34,7 @@ from server.fanout.manager import FanoutManager
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256  # messages queued together leave as one Redis message
+RESYNC_MARGIN = 5.0  # seconds: clock differences between nodes and Redis, publish delays
 
 
 class ClusterFanoutManager(AsyncPubSubManager, FanoutManager):
@@ -45,6 +49,8 @@ class ClusterFanoutManager(AsyncPubSubManager, FanoutManager):
         self.tick_interval = tick_interval
         self.sent = 0  # this node's number of the last message it published
         self.seen: dict[str, int] = {}  # sender's host id -> the last number received
+        self.complete_at: dict[str, float] = {}  # host -> when last heard with no gap
+        self.resync_since: float | None = None
         self.inbox: asyncio.Queue[dict] = asyncio.Queue()  # received, for _thread
         self.outbox: asyncio.Queue[dict] = asyncio.Queue()  # to publish, in order
         self.on_gap: Callable[[], None] = lambda: None  # metrics
@@ -111,21 +117,31 @@ class ClusterFanoutManager(AsyncPubSubManager, FanoutManager):
         if not isinstance(number, int):
             return
         last = self.seen.get(host)
+        now = time.time()
         # a message should be the next number; a tick repeats the last one sent
         if last is not None and number > last + (0 if tick else 1):
-            self._gap(host, last, number)
+            self._gap(host, last, number, since=self.complete_at.get(host, now))
         if last is None or number > last:
             self.seen[host] = number
+        self.complete_at[host] = now
 
-    def _gap(self, host: str, last: int, number: int) -> None:
+    def _gap(self, host: str, last: int, number: int, since: float) -> None:
         log.warning("missed cross-node messages %s..%s of %s: clients resync", last, number, host)
         self.on_gap()
+        # what was missed was stored after the last message heard in order from that
+        # node; the clients fetch from a little before it (clocks of nodes and Redis)
+        self.resync_since = min(self.resync_since or since, since)
         if self._resync_task is None or self._resync_task.done():
             # one resync covers every miss noticed before it goes out
             self._resync_task = asyncio.get_running_loop().create_task(self._resync())
 
     async def _resync(self) -> None:
+        since, self.resync_since = self.resync_since, None
+        cursor = f"{max(0, int((since - RESYNC_MARGIN) * 1000))}-0"
         with contextlib.suppress(Exception):
             await self.server.emit(
-                "socket:resync", {"reason": "missed_pushes"}, namespace="/", ignore_queue=True
+                "socket:resync",
+                {"reason": "missed_pushes", "since": cursor},
+                namespace="/",
+                ignore_queue=True,
             )

@@ -76,10 +76,11 @@ export function startApp(session) {
       notifyError(error);
     }
   });
-  conn.on("socket:resync", async () => {
+  conn.on("socket:resync", async ({ since }) => {
     if (!app) return;
     try {
       await resume(app, await conn.request("lobby:state", {}), { newSocket: false });
+      await hub.catchUp(since); // a miss may lie before messages that did arrive
     } catch (error) {
       notifyError(error);
     }

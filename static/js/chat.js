@@ -114,17 +114,23 @@ export class ChatPanel {
     }
   }
 
-  /** After a reconnect: fetch exactly what was missed since the last id we saw. */
-  async catchUp() {
+  /**
+   * After a reconnect: fetch exactly what was missed since the last id we saw. After a
+   * socket:resync, from the server's earlier cursor: a miss may lie before messages
+   * that did arrive, and add() skips the ids already shown.
+   */
+  async catchUp(since = null) {
     if (!this.lastId) return this.load();
+    let cursor = since && compareIds(since, this.lastId) < 0 ? since : this.lastId;
     for (let i = 0; i < CATCH_UP_PAGES; i++) {
       const page = await this.conn.request("chat:history", {
         channel: this.channel,
-        since: this.lastId,
+        since: cursor,
         limit: 100,
       });
       this.add(page.messages);
       if (!page.has_more || page.messages.length === 0) return;
+      cursor = page.messages[page.messages.length - 1].id;
     }
   }
 
@@ -249,5 +255,10 @@ export class ChatHub {
 
   deleted({ channel, id }) {
     this.panels.get(channel)?.removeMessage(id);
+  }
+
+  /** socket:resync: every open channel fetches what it may have missed since `since`. */
+  async catchUp(since) {
+    await Promise.all([...this.panels.values()].map((panel) => panel.catchUp(since)));
   }
 }
