@@ -14,16 +14,22 @@ import { CallPage, RoomsPanel } from "./rooms.js";
 import { dropToken, inviteCode, savedLanguage } from "./session.js";
 import { VisitPage, VisitsPanel } from "./visits.js";
 
-/** Show a full-page message (signed out, removed, bad invite) with an optional way back in. */
-export function showMessage(titleKey, textKey, { extra = "", code = null } = {}) {
+/**
+ * Show a full-page message (signed out, removed, bad invite, connection closed) with an
+ * optional way back: the invite link (`code`) or reloading this page (`reload`).
+ */
+export function showMessage(titleKey, textKey, { extra = "", code = null, reload = false } = {}) {
   localize($("#message-title"), titleKey);
   localize($("#message-text"), textKey);
   $("#message-extra").textContent = extra;
   const action = $("#message-action");
-  action.hidden = !code;
+  action.hidden = !code && !reload;
   if (code) {
     action.href = `/join/${encodeURIComponent(code)}`;
     localize(action, "auth.rejoin");
+  } else if (reload) {
+    action.href = location.href;
+    localize(action, "auth.useHere");
   }
   setTitle();
   showView("view-message");
@@ -75,6 +81,15 @@ export function startApp(session) {
     } catch (error) {
       notifyError(error);
     }
+  });
+  // the server closed this connection on purpose (another tab took over, or it sent
+  // what the server could not read): say why instead of "reconnecting" for ever
+  conn.on("socket:closing", ({ code }) => {
+    stopped = true;
+    app?.calls.current?.close({ tellServer: false });
+    conn.close();
+    $("#status").hidden = true;
+    showMessage("auth.closedTitle", errorKey(code), { reload: true });
   });
   conn.on("socket:resync", async ({ since }) => {
     if (!app) return;

@@ -11,10 +11,16 @@ import asyncio
 
 import pytest
 import socketio
+from browser_pages import join, strings, unique
 from harness import Client, eventually, running_node
 
 from rooms.errors import DomainError
 from server.gateway import Admission
+
+try:
+    from playwright.async_api import expect
+except ImportError:  # the browser fixtures skip (or fail on CI) before expect is needed
+    expect = None
 
 
 async def tab(node, token: str) -> Client:
@@ -102,3 +108,27 @@ async def test_one_persons_connects_wait_their_turn_and_a_queue_too_long_is_refu
     await asyncio.gather(first, *waiting, other)
     assert order == ["first", "someone else", "waiting 0", "waiting 1"]
     await connect("later")  # the queue is empty again
+
+
+async def test_the_tab_that_lost_its_place_says_why_and_can_take_it_back(new_page):
+    """The browser tab whose socket was closed for a newer one shows why (not
+    "reconnecting" for ever) and offers to use the event there again."""
+    async with running_node(max_sockets_per_person=1) as node:
+        first = await new_page()
+        await join(
+            first, f"{node.base_url}/join/{node.invites['participant']}", unique("Tab"),
+            company="Tab SA", country="FR", sector="ICT",
+        )  # fmt: skip
+        second = await first.context.new_page()  # the same browser: the same session
+        await second.goto(node.base_url + "/")
+        await expect(second.get_by_test_id("view-lobby")).to_be_visible()
+        en = strings("en")
+        await expect(first.get_by_test_id("message-text")).to_have_text(
+            en["error.too_many_sockets"]
+        )
+        await expect(first.get_by_test_id("message-title")).to_have_text(en["auth.closedTitle"])
+        await first.get_by_test_id("rejoin").click()  # "use the event here"
+        await expect(first.get_by_test_id("view-lobby")).to_be_visible()
+        await expect(second.get_by_test_id("message-text")).to_have_text(
+            en["error.too_many_sockets"]
+        )
