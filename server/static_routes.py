@@ -39,5 +39,6 @@ def static_routes(root: Path) -> list[web.AbstractRouteDef]:
         *(
             web.static(f"/static/{name}", root / name, show_index=False, follow_symlinks=False)
             for name in CLIENT_DIRS
+            if (root / name).is_dir()  # a missing one answers 404, like a missing file
         ),
     ]
