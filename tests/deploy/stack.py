@@ -126,7 +126,7 @@ def _wait_tcp(port: int, process: subprocess.Popen, within: float) -> bool:
 
 def start_nginx(directory: Path, upstreams: Sequence[str]) -> Nginx:
     """Debian's nginx in the foreground with the rendered config, on a free port."""
-    require(NGINX, "nginx-light")
+    require(NGINX, "nginx")
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "nginx.conf").write_text(_nginx_main(directory))
     command = [NGINX, "-p", str(directory), "-c", str(directory / "nginx.conf"), "-e", "stderr"]

@@ -33,7 +33,7 @@ def test_ci_installs_what_the_suite_needs_without_recommends():
         "npm",
         "python3-venv",
         "iproute2",
-        "nginx-light",
+        "nginx",
         "coturn",
     ):
         assert re.search(rf"missing\+=\(.*\b{package}\b", script), package
