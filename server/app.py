@@ -26,6 +26,7 @@ from server.http_api import HttpApi, errors_as_json
 from server.managers import make_manager
 from server.metrics import METRICS, Metrics
 from server.outbox import SocketIOOutbox
+from server.security import secure_headers
 from server.socket_server import ClosedSocketServer
 from server.static_routes import static_routes
 
@@ -139,6 +140,7 @@ async def build_app(settings: Settings) -> web.Application:
     await media.start()
 
     app = web.Application(middlewares=[errors_as_json], client_max_size=settings.max_message_bytes)
+    secure_headers(app)  # CSP, nosniff, frame and referrer policy, no version in Server
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[FAIR] = fair

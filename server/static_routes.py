@@ -9,6 +9,9 @@ from aiohttp import web
 from rooms import errors
 
 SOCKET_IO_DIST = Path("node_modules") / "socket.io-client" / "dist"
+# The client's own files. static/ also holds package.json, package-lock.json and
+# node_modules/ (npm's), which must not be served: one route per folder, not the root.
+CLIENT_DIRS = ("js", "css", "i18n")
 
 
 def static_routes(root: Path) -> list[web.AbstractRouteDef]:
@@ -33,5 +36,9 @@ def static_routes(root: Path) -> list[web.AbstractRouteDef]:
         web.get("/", page),
         web.get("/join/{code}", page),
         web.get("/vendor/{name}", socket_io_client),
-        web.static("/static", root, show_index=False, follow_symlinks=False),
+        *(
+            web.static(f"/static/{name}", root / name, show_index=False, follow_symlinks=False)
+            for name in CLIENT_DIRS
+            if (root / name).is_dir()  # a missing one answers 404, like a missing file
+        ),
     ]
