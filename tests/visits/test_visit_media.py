@@ -119,8 +119,8 @@ def viewer_tracks() -> int:
     return sum(isinstance(o, ViewerTrack) for o in gc.get_objects())
 
 
-# 125 peer connections: about 17 s alone, 62 s beside four busy processes on 2 cores;
-# the suite's 120 s per test would turn a slow run into a failure
+# 125 peer connections: 4 s on a quiet 2-core machine, 24-62 s beside four busy
+# processes (and other people's test runs); the suite's 120 s per test is too close
 @pytest.mark.timeout(300)
 async def test_fifty_viewers_joining_and_leaving_leave_nothing_behind():
     async with running_node(**LOOPBACK, visit_viewer_cap=100) as node:
