@@ -33,6 +33,7 @@ class Limits:
     call_max_capacity: int = 8  # most a group room or meeting may hold (mesh: each sends N-1)
     call_create_rate_count: int = 10  # meetings and group rooms one person may create...
     call_create_rate_window: float = 600.0  # ...per this many seconds
+    visit_guide_grace: float = 60.0  # seconds a dropped guide has to publish again
 
 
 class Outbox(Protocol):

@@ -152,8 +152,10 @@ class Call(Struct, kw_only=True):
     created_at: float = 0.0
 
 
-VisitState = Literal["scheduled", "live", "ended"]
+# interrupted: its hub's node stopped or died; a host may start it again (or end it)
+VisitState = Literal["scheduled", "live", "interrupted", "ended"]
 VisitSource = Literal["browser", "media"]
+VisitEndReason = Literal["host", "guide_lost"]  # guide_lost: not back within the grace
 
 
 class Visit(Struct, kw_only=True):
@@ -175,6 +177,10 @@ class Visit(Struct, kw_only=True):
     created_at: float = 0.0
     started_at: float | None = None
     ended_at: float | None = None
+    # live, but the guide's connection dropped: the visit ends at this time unless the
+    # guide publishes again (setting visit_guide_grace)
+    reconnecting_until: float | None = None
+    end_reason: VisitEndReason | None = None
 
 
 class Question(Struct, kw_only=True):

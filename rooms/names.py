@@ -13,6 +13,8 @@ place are exactly the sockets that hear about it:
     visit:<visit id>     people following a site visit
     call:<call id>       presence of a video call's sockets (member = sid)
     knock:<call id>      sockets knocking at a booth's call
+    visit-hub:<node id>:<visit id>   a visit's media hub on that node (member = the
+                         event id); reaped with the node, so the visit is interrupted
 
 Chat channels (the wire names clients use): ``lobby``, ``booth:<id>``,
 ``session:<id>``, ``visit:<id>``, ``dm:<a>:<b>`` (ids sorted). A booth's video call
@@ -54,6 +56,19 @@ def call_scope(call_id: str) -> str:
 
 def knock_scope(call_id: str) -> str:
     return f"knock:{call_id}"
+
+
+VISIT_HUB = "visit-hub"
+
+
+def visit_hub_scope(node_id: str, visit_id: str) -> str:
+    return f"{VISIT_HUB}:{node_id}:{visit_id}"
+
+
+def visit_hub_of(scope: str) -> tuple[str, str]:
+    """``visit-hub:<node>:<visit>`` -> (node id, visit id)."""
+    node_id, _, visit_id = split(scope)[1].partition(":")
+    return node_id, visit_id
 
 
 def split(name: str) -> tuple[str, str]:

@@ -6,6 +6,18 @@ may be ended without going live, which cancels it). The one who takes it live is
 *guide*; every staff member of the booth and every organizer *hosts* it (may pin a
 chapter, mark questions answered, end it).
 
+Failures, none of which leaves a visit ``live`` without a way back:
+
+- The guide's connection drops (its socket disconnects, or the hub sees its peer
+  connection fail): the visit stays ``live`` with ``reconnecting_until`` set (viewers
+  see "the guide is reconnecting"). A guide who publishes again within
+  ``visit_guide_grace`` seconds clears it and every viewer's picture resumes on the
+  same connection; otherwise the visit ends (``end_reason`` ``guide_lost``). The
+  grace period runs on the hub's node, beside the hub.
+- The hub's node dies (reaped: its ``visit-hub`` presence session goes with it) or
+  stops: the visit becomes ``interrupted``. A host's ``visit:start`` opens a new hub
+  on the node that host is connected to (``live`` again); ``visit:end`` ends it.
+
 Anyone admitted to the event may join a visit that has not ended: the socket enters the
 presence scope and Socket.IO room ``visit:<id>`` (viewers list and count, the visit's
 chat channel ``visit:<id>``, questions, chapter changes). Watching the video is a
@@ -18,7 +30,10 @@ hosts see them all and mark them answered; everyone in the visit sees both.
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Literal, Protocol
 
 import msgspec
 from msgspec import Meta
@@ -30,13 +45,25 @@ from rooms.chat import Channel, Chat
 from rooms.commands import CHAT, command
 from rooms.context import Actor, Services
 from rooms.ids import new_id
-from rooms.models import AwareDatetime, Id, Language, Name, Person, Question, Visit, VisitSource
+from rooms.models import (
+    AwareDatetime,
+    Id,
+    Language,
+    Name,
+    Person,
+    Question,
+    Visit,
+    VisitEndReason,
+    VisitSource,
+)
 from rooms.moderation import Moderation
 from rooms.permissions import BOOTH_STAFF, Perm, allows, require
 from rooms.presence import Presence
 from rooms.protocol import Empty, Request, SessionDescription
 from rooms.store import Collection
 
+log = logging.getLogger(__name__)
+REAPED_RETRIES = (0.5, 1.0, 2.0, 4.0, None)  # seconds between attempts; None: give up
 Chapter = Annotated[str, Meta(max_length=80)]
 QuestionText = Annotated[str, Meta(min_length=1, max_length=500)]
 MediaName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -86,6 +113,9 @@ class VisitOffer(Request):
 
 
 # -- the media side (rooms/media), seen from here ------------------------------------------
+HubNews = Literal["guide_lost", "guide_back", "stopped"]
+
+
 class MediaHubs(Protocol):
     """Hubs of live visits, wherever in the cluster they run."""
 
@@ -104,6 +134,18 @@ class MediaHubs(Protocol):
 
     async def unwatch(self, visit_id: str, sid: str) -> None:
         """Close that socket's connections to the hub (no error when there are none)."""
+
+    async def drop_publisher(self, visit_id: str, sid: str) -> None:
+        """Socket ``sid`` is gone: close its publishing connection, wherever the hub
+        runs (the hub's listener hears ``guide_lost`` when it was the guide)."""
+
+    async def lost(self, visit_id: str, node: str) -> bool:
+        """``node``, which ran the visit's hub, died: forget that hub. False when the
+        hub has moved to another node since (nothing was lost)."""
+
+    def listen(self, listener: Callable[[str, str, HubNews], Awaitable[None]]) -> None:
+        """``listener(event_id, visit_id, news)`` runs on the hub's node: its guide's
+        connection was lost or is up again, or the hub stops with its node."""
 
 
 def is_visit_host(person: Person, visit: Visit) -> bool:
@@ -133,7 +175,12 @@ class Visits(Area):
         self.moderation = moderation
         self.media = media
         self._joined: dict[str, str] = {}  # sid -> the visit that socket joined
+        self._publishing: dict[str, str] = {}  # sid -> the visit it sends video to
+        self._grace: dict[str, asyncio.Task] = {}  # visit id -> its guide's grace period
         chat.add_kind("visit", self._channel)
+        presence.on_reaped(names.VISIT_HUB, self._hub_reaped)
+        if media is not None:
+            media.listen(self._hub_news)
 
     def joined(self, actor: Actor) -> str | None:
         """The visit this socket follows, if any."""
@@ -219,8 +266,8 @@ class Visits(Area):
 
     @command("visit:list", Empty, Perm.VISIT_WATCH)
     async def list(self, actor: Actor, _: Empty) -> list[dict]:
-        """Every visit of the event, live first, then by start time."""
-        order = {"live": 0, "scheduled": 1, "ended": 2}
+        """Every visit of the event, live (then interrupted) first, then by start time."""
+        order = {"live": 0, "interrupted": 1, "scheduled": 2, "ended": 3}
         visits = sorted(
             await self.records(actor.event_id).all(),
             key=lambda v: (order[v.state], v.starts_at, v.title.casefold()),
@@ -264,7 +311,8 @@ class Visits(Area):
     # going live ----------------------------------------------------------------------------
     @command("visit:start", VisitStart, Perm.VISIT_HOST)
     async def start(self, actor: Actor, req: VisitStart) -> Visit:
-        """Go live, from the guide's browser or a configured feed (hosts)."""
+        """Go live, from the guide's browser or a configured feed; restart an
+        interrupted visit on this node (hosts)."""
         visit = await self._hosted(actor, req.visit_id)
         self._not_ended(visit)
         if req.source == "media" and req.media is None:
@@ -277,8 +325,10 @@ class Visits(Area):
             return visit  # a guide coming back after a reload
         if self.media is not None:
             await self.media.open(visit, req.media)
+        restarted = visit.state == "interrupted"  # keeps the time it first went live
         visit.state, visit.source = "live", req.source
-        visit.guide, visit.started_at = actor.person.card(), self.now()
+        visit.guide, visit.reconnecting_until = actor.person.card(), None
+        visit.started_at = visit.started_at if restarted else self.now()
         await self.records(actor.event_id).put(visit.id, visit)
         await self._changed(visit, lobby=True)
         return visit
@@ -288,13 +338,96 @@ class Visits(Area):
         """End a visit (or cancel a scheduled one) for good (hosts)."""
         visit = await self._hosted(actor, req.visit_id)
         self._not_ended(visit)
-        was_live = visit.state == "live"
-        visit.state, visit.ended_at = "ended", self.now()
-        await self.records(actor.event_id).put(visit.id, visit)
-        if was_live and self.media is not None:
+        return await self._finish(visit, "host")
+
+    async def _finish(self, visit: Visit, reason: VisitEndReason) -> Visit:
+        # an interrupted visit's old hub may still run on a node that only stalled
+        had_hub = visit.state in ("live", "interrupted")
+        visit.state, visit.ended_at, visit.end_reason = "ended", self.now(), reason
+        visit.reconnecting_until = None
+        await self.records(visit.event_id).put(visit.id, visit)
+        if had_hub and self.media is not None:
             await self.media.close(visit.id)
         await self._changed(visit, lobby=True)
         return visit
+
+    # failures ---------------------------------------------------------------------------------
+    async def _hub_news(self, event_id: str, visit_id: str, news: HubNews) -> None:
+        """From the media hub, on the hub's node."""
+        if news == "guide_lost":
+            await self._guide_lost(event_id, visit_id)
+        elif news == "guide_back":
+            await self._guide_back(event_id, visit_id)
+        else:
+            await self._interrupt(event_id, visit_id)
+
+    async def _guide_lost(self, event_id: str, visit_id: str) -> None:
+        visit = await self.records(event_id).get(visit_id)
+        if visit is None or visit.state != "live" or visit.source != "browser":
+            return
+        grace = self.limits.visit_guide_grace
+        if visit.reconnecting_until is None:
+            visit.reconnecting_until = self.now() + grace
+            await self.records(event_id).put(visit.id, visit)
+            await self._changed(visit, lobby=True)
+        if visit_id not in self._grace:  # a second drop does not extend the first one's
+            left = min(grace, max(0.0, visit.reconnecting_until - self.now()))
+            task = asyncio.get_running_loop().create_task(
+                self._grace_period(event_id, visit_id, left)
+            )
+            self._grace[visit_id] = task
+
+    async def _grace_period(self, event_id: str, visit_id: str, seconds: float) -> None:
+        try:
+            await asyncio.sleep(seconds)
+            del self._grace[visit_id]  # from here on, a guide coming back is too late
+            visit = await self.records(event_id).get(visit_id)
+            if visit and visit.state == "live" and visit.reconnecting_until is not None:
+                await self._finish(visit, "guide_lost")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("ending %s after its guide's grace period failed", visit_id)
+
+    def _stop_grace(self, visit_id: str) -> None:
+        task = self._grace.pop(visit_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def _guide_back(self, event_id: str, visit_id: str) -> None:
+        self._stop_grace(visit_id)
+        visit = await self.records(event_id).get(visit_id)
+        if visit is not None and visit.state == "live" and visit.reconnecting_until is not None:
+            visit.reconnecting_until = None
+            await self.records(event_id).put(visit.id, visit)
+            await self._changed(visit, lobby=True)
+
+    async def _interrupt(self, event_id: str, visit_id: str) -> None:
+        """The visit's hub is gone with its node: a host may start it again."""
+        self._stop_grace(visit_id)
+        visit = await self.records(event_id).get(visit_id)
+        if visit is None or visit.state != "live":
+            return
+        visit.state, visit.reconnecting_until = "interrupted", None
+        await self.records(event_id).put(visit.id, visit)
+        await self._changed(visit, lobby=True)
+
+    async def _hub_reaped(self, scope: str, event_id: str) -> None:
+        """A dead node's hub session, reaped on a surviving node. Its session is gone
+        now, so nothing else would ever interrupt the visit: a failure (a Redis blip)
+        is retried."""
+        node, visit_id = names.visit_hub_of(scope)
+        for delay in REAPED_RETRIES:
+            try:
+                if self.media is not None and not await self.media.lost(visit_id, node):
+                    return  # restarted elsewhere since
+                await self._interrupt(event_id, visit_id)
+                return
+            except Exception:
+                log.warning("interrupting %s (its hub's node %s died) failed", visit_id, node)
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
 
     # joining and watching -------------------------------------------------------------------
     @command("visit:join", VisitRef, Perm.VISIT_WATCH)
@@ -329,6 +462,9 @@ class Visits(Area):
             await self.media.unwatch(visit_id, actor.sid)
 
     async def on_disconnect(self, actor: Actor) -> None:
+        published = self._publishing.pop(actor.sid, None)
+        if published is not None and self.media is not None:
+            await self.media.drop_publisher(published, actor.sid)
         visit_id = self._joined.pop(actor.sid, None)
         if visit_id is None:
             return
@@ -344,6 +480,8 @@ class Visits(Area):
     @classmethod
     def _require_live(cls, visit: Visit) -> Visit:
         cls._not_ended(visit)
+        if visit.state == "interrupted":
+            raise errors.VISIT_NOT_LIVE("this visit was interrupted; a host may start it again")
         if visit.state != "live":
             raise errors.VISIT_NOT_LIVE("this visit is not live yet")
         return visit
@@ -358,6 +496,7 @@ class Visits(Area):
             raise errors.INVALID_PAYLOAD("send an offer")
         media = self._require_media()
         answer = await media.publish(visit, actor.sid, _description(req.description))
+        self._publishing[actor.sid] = visit.id  # its disconnect drops the guide
         return {"visit_id": visit.id, "description": answer}
 
     @command("visit:watch", VisitOffer, Perm.VISIT_WATCH)

@@ -76,6 +76,8 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     turn_ttl: Positive = 6 * 3600  # seconds a TURN credential handed to a browser is valid
     # site visits: the media hub (aiortc) on this node
     visit_viewer_cap: Annotated[int, Meta(ge=0)] = 400  # video viewers, all visits together
+    # seconds a guide whose connection dropped has to publish again; then the visit ends
+    visit_guide_grace: Positive = 60.0
     visit_media: list[
         MediaFeed
     ] = []  # feeds hosts may stream: "name=rtsp://..." or "name=/path.ts"
@@ -144,6 +146,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
             join_address_rate_count=self.join_address_rate_count,
             join_invite_rate_count=self.join_invite_rate_count,
             join_rate_window=self.join_rate_window,
+            visit_guide_grace=self.visit_guide_grace,
         )
 
     def ice(self) -> IceConfig:

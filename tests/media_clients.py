@@ -76,6 +76,22 @@ def description(pc: RTCPeerConnection) -> dict:
     return {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
 
 
+# The hub answers an offer once it has gathered its ICE candidates, and closes a
+# connection before it replies to unwatch or leave; ten of them at once on a loaded
+# 2-core machine take well over the harness's 5 s reply timeout, which then fails a
+# test whose hub is merely slow. Wait for the reply itself, with a deadline no healthy
+# run gets near.
+REPLY_DEADLINE = 60.0
+
+
+async def hub_ok(client: Client, event: str, payload: dict) -> dict:
+    """``client.ok`` for requests the hub serves: the reply's data (fails on a refusal
+    or after REPLY_DEADLINE)."""
+    reply = await client.sio.call(event, payload, timeout=REPLY_DEADLINE)
+    assert reply["ok"], f"{event} refused: {reply}"
+    return reply["data"]
+
+
 class Publisher:
     def __init__(self, client: Client, visit_id: str) -> None:
         self.client = client
@@ -88,8 +104,10 @@ class Publisher:
 
     async def publish(self) -> None:
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        reply = await self.client.ok(
-            "visit:publish", {"visit_id": self.visit_id, "description": description(self.pc)}
+        reply = await hub_ok(
+            self.client,
+            "visit:publish",
+            {"visit_id": self.visit_id, "description": description(self.pc)},
         )
         answer = reply["description"]
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
@@ -144,7 +162,7 @@ class Viewer:
         return {"visit_id": self.visit_id, "description": description(self.pc)}
 
     async def watch(self) -> None:
-        reply = await self.client.ok("visit:watch", await self.offer())
+        reply = await hub_ok(self.client, "visit:watch", await self.offer())
         self.answered_at = time.monotonic()
         answer = reply["description"]
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))

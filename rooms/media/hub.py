@@ -4,12 +4,20 @@ Viewers' connections are receive-only on their side: the hub answers their offer
 one video track fed by the visit's :class:`~rooms.media.fanout.Fanout`. Every peer
 connection is kept in a registry and closed on leave, on ``failed``/``closed``, and
 when the visit ends (aiortc leaks what is not closed: aiortc#751, #904, #925).
+
+The guide's connection may drop (``failed``/``closed``, or its socket went away:
+:meth:`Hub.drop_publisher`): the hub says ``guide_lost`` and keeps every viewer's
+connection open. When a guide publishes again, the same encoder and fanout carry on
+from the new track, starting with a key frame, so viewers' pictures resume without a
+new offer; the hub says ``guide_back`` once that connection is up.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from aiortc import (
     RTCConfiguration,
@@ -27,6 +35,7 @@ from rooms.media.fanout import Clock, Fanout, ViewerTrack, prepare_sender
 from rooms.media.sources import EncodedAudio, EncodedSource, FeedSource
 
 log = logging.getLogger(__name__)
+GuideNews = Literal["guide_lost", "guide_back"]
 
 
 def media_failed(message: str) -> DomainError:
@@ -38,9 +47,13 @@ class Hub:
         self,
         visit_id: str,
         ice_servers: list[RTCIceServer],
+        on_guide: Callable[[GuideNews], Awaitable[None]] | None = None,
+        event_id: str = "",
     ) -> None:
         self.visit_id = visit_id
+        self.event_id = event_id
         self.ice_servers = ice_servers
+        self.on_guide = on_guide
         self.clock = Clock()
         self.fanout = Fanout(self._keyframe_wanted)
         self.audio_fanout = Fanout()  # the guide's voice (browser sources only)
@@ -87,8 +100,13 @@ class Hub:
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
-            if pc.connectionState in ("failed", "closed") and self.publisher == (sid, pc):
+            if self.publisher != (sid, pc):
+                return  # replaced or closed by us: nothing was lost
+            if pc.connectionState == "connected":
+                await self._tell("guide_back")
+            elif pc.connectionState in ("failed", "closed"):
                 await self._close_publisher()
+                await self._tell("guide_lost")
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
@@ -105,6 +123,24 @@ class Hub:
             log.info("publisher offer for %s refused: %s", self.visit_id, exc)
             raise media_failed("the offer cannot be answered") from None
         return {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
+
+    async def drop_publisher(self, sid: str) -> bool:
+        """The guide's socket ``sid`` is gone: close its connection (it cannot be
+        renegotiated without one) and say the guide was lost. False when ``sid`` is
+        not the current publisher (a guide who already published again)."""
+        if self.publisher is None or self.publisher[0] != sid:
+            return False
+        await self._close_publisher()
+        await self._tell("guide_lost")
+        return True
+
+    async def _tell(self, news: GuideNews) -> None:
+        if self.on_guide is None:
+            return
+        try:
+            await self.on_guide(news)
+        except Exception:
+            log.exception("telling %s about its guide (%s) failed", self.visit_id, news)
 
     async def _close_publisher(self) -> None:
         if self.publisher is None:

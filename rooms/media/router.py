@@ -9,6 +9,13 @@ node (``visit_full``, ``media_failed``) come back as the same DomainError.
 
 The viewer cap holds per node: a hub node with ``viewer_cap`` video connections (all
 its visits together) refuses the next viewer with ``visit_full``.
+
+While a hub runs, its node also holds a presence session in scope
+``visit-hub:<node>:<visit>`` (member: the event id). A node that dies is reaped by
+the others (rooms/presence.py), which hands that scope to rooms/visits.py: the visit
+is interrupted and :meth:`MediaRouter.lost` forgets the hub. A node that stops cleanly
+tells its listener ``stopped`` for each hub it closes. News about a hub's guide
+(``guide_lost``, ``guide_back``) goes to the listener on the hub's node.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import msgspec
@@ -28,15 +36,18 @@ from rooms.ice import IceConfig
 from rooms.ids import new_id
 from rooms.media.hub import Hub
 from rooms.models import Visit
+from rooms.visits import HubNews
 
 log = logging.getLogger(__name__)
 LOCATIONS = "visit-hubs"
+HUB_SESSION = "hub"  # the hub's presence session (one per node and visit: in the scope)
+HubListener = Callable[[str, str, HubNews], Awaitable[None]]  # (event id, visit id, news)
 
 
 class MediaRequest(msgspec.Struct, kw_only=True):
     id: str
     reply_to: str
-    op: Literal["publish", "watch", "unwatch", "close"]
+    op: Literal["publish", "watch", "unwatch", "close", "drop"]
     visit_id: str
     sid: str = ""
     offer: dict[str, str] | None = None
@@ -93,14 +104,27 @@ class MediaRouter:
         self.remote_watchers: dict[str, tuple[str, str]] = {}  # sid -> (visit id, node)
         self._pending: dict[str, asyncio.Future] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._listener: HubListener | None = None
+
+    def listen(self, listener: HubListener) -> None:
+        self._listener = listener
+
+    async def _tell(self, event_id: str, visit_id: str, news: HubNews) -> None:
+        if self._listener is not None:
+            await self._listener(event_id, visit_id, news)
 
     async def start(self) -> None:
         await self.engine.pubsub.subscribe(names.media_requests(self.node), self._on_request)
         await self.engine.pubsub.subscribe(names.media_replies(self.node), self._on_reply)
 
     async def shutdown(self) -> None:
-        """Close every hub of this node (the node stops)."""
-        for visit_id in list(self.hubs):
+        """Close every hub of this node (the node stops); their visits are told first,
+        so none stays live on a node that is gone."""
+        for visit_id, hub in list(self.hubs.items()):
+            try:
+                await self._tell(hub.event_id, visit_id, "stopped")
+            except Exception:
+                log.exception("telling %s that its hub stops failed", visit_id)
             await self._close_local(visit_id)
         for task in list(self._tasks):
             task.cancel()
@@ -113,11 +137,19 @@ class MediaRouter:
         if media is not None and media not in self.feeds:
             raise errors.MEDIA_UNKNOWN(f"no media feed named {media!r}")
         await self._close_local(visit.id)
-        hub = Hub(visit.id, hub_ice_servers(self.ice))
+        event_id, visit_id = visit.event_id, visit.id
+
+        async def on_guide(news: HubNews) -> None:
+            await self._tell(event_id, visit_id, news)
+
+        hub = Hub(visit.id, hub_ice_servers(self.ice), on_guide, event_id)
         if media is not None:
             await hub.open_feed(self.feeds[media])
         self.hubs[visit.id] = hub
         await self.engine.docs.put(LOCATIONS, visit.id, self.node.encode())
+        # reaped with this node if it dies: the survivors interrupt the visit
+        scope = names.visit_hub_scope(self.node, visit.id)
+        await self.engine.presence.add(scope, HUB_SESSION, event_id, b"")
 
     async def close(self, visit_id: str) -> None:
         node = await self._where(visit_id)
@@ -138,6 +170,27 @@ class MediaRouter:
             self.remote_watchers[sid] = (visit.id, node)
         return answer
 
+    async def drop_publisher(self, visit_id: str, sid: str) -> None:
+        node = await self._where(visit_id)
+        if node == self.node:
+            await self._local("drop", visit_id, sid, None)
+        elif node is not None:  # no reply awaited: the hub's node tells its own listener
+            request = MediaRequest(id="", reply_to="", op="drop", visit_id=visit_id, sid=sid)
+            await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
+
+    async def lost(self, visit_id: str, node: str) -> bool:
+        """``node``, which ran this visit's hub, was reaped: forget the hub's location
+        unless it moved to another node meanwhile (then False: nothing was lost)."""
+        where = await self._where(visit_id)
+        if where is not None and where != node:
+            return False
+        if where is not None:
+            await self.engine.docs.delete(LOCATIONS, visit_id)
+        # a node reaped while alive (a stalled heartbeat) closes the hub it still runs
+        request = MediaRequest(id="", reply_to="", op="close", visit_id=visit_id)
+        await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
+        return True
+
     async def unwatch(self, visit_id: str, sid: str) -> None:
         hub = self.hubs.get(visit_id)
         if hub is not None:
@@ -152,6 +205,11 @@ class MediaRouter:
         hub = self.hubs.pop(visit_id, None)
         if hub is not None:
             await hub.close()
+            scope = names.visit_hub_scope(self.node, visit_id)
+            try:
+                await self.engine.presence.remove(scope, HUB_SESSION)
+            except Exception:  # left behind, it is reaped with this node: harmless then
+                log.warning("could not remove the presence of %s's hub", visit_id)
 
     async def _local(self, op: str, visit_id: str, sid: str, offer: dict | None) -> Any:
         hub = self.hubs.get(visit_id)
@@ -161,6 +219,10 @@ class MediaRouter:
         if op == "unwatch":
             if hub is not None:
                 await hub.unwatch(sid)
+            return None
+        if op == "drop":
+            if hub is not None:
+                await hub.drop_publisher(sid)
             return None
         if hub is None:
             raise errors.HUB_UNAVAILABLE("this visit's video is not running")

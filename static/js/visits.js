@@ -7,6 +7,12 @@
 // sends its camera to the hub (visit:publish), each viewer receives from the hub
 // (visit:watch). The hub answers only complete offers, so both wait until ICE
 // gathering is complete before sending theirs.
+//
+// When the guide's connection drops, the visit stays live with `reconnecting_until`:
+// viewers keep their connection (the picture resumes on it when the guide is back) and
+// see "reconnecting"; the guide's page sends its camera again by itself, after a
+// reconnect or when the hub says it lost it. A visit whose server stopped is
+// `interrupted` until a host restarts it (the guide panel's button) or ends it.
 
 import { ChatPanel } from "./chat.js";
 import { $, clear, h, setTitle } from "./dom.js";
@@ -15,6 +21,18 @@ import { errorKey, notifyError } from "./notice.js";
 
 const CAMERA = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 30 } };
 const GATHER_MS = 3000;
+const RESUMED_MS = 4000; // how long "the guide is back" stays on the picture
+const REPUBLISH_MS = 1000; // a lost guide connection is sent again after this pause
+// Messages on the stage that tell the visit's state (the others tell errors).
+const STATE_MESSAGES = [
+  "visits.notLive",
+  "visits.ended",
+  "visits.endedGuideLost",
+  "visits.guideReconnecting",
+  "visits.interrupted",
+  "visits.interruptedHost",
+  "visits.resumed",
+];
 
 export function visitHref(visitId) {
   return `#/visit/${encodeURIComponent(visitId)}`;
@@ -55,8 +73,18 @@ async function iceServers(conn) {
   }
 }
 
+/** What people are shown: a live visit whose guide dropped is "reconnecting". */
+function shownState(visit) {
+  return reconnecting(visit) ? "reconnecting" : visit.state;
+}
+
+function reconnecting(visit) {
+  return visit.state === "live" && visit.reconnecting_until != null;
+}
+
 function stateBadge(visit) {
-  return h("span", { class: `badge visit-state visit-${visit.state}`, testid: "visit-state", i18n: `visits.state.${visit.state}` });
+  const state = shownState(visit);
+  return h("span", { class: `badge visit-state visit-${state}`, testid: "visit-state", i18n: `visits.state.${state}` });
 }
 
 export class VisitsPanel {
@@ -88,7 +116,7 @@ export class VisitsPanel {
 
   render() {
     const list = clear($("#visits-list"));
-    const order = { live: 0, scheduled: 1, ended: 2 };
+    const order = { live: 0, interrupted: 1, scheduled: 2, ended: 3 };
     const shown = [...this.items.values()]
       .filter(({ visit }) => visit.state !== "ended")
       .sort((a, b) => order[a.visit.state] - order[b.visit.state] || a.visit.starts_at.localeCompare(b.visit.starts_at));
@@ -163,6 +191,7 @@ export class VisitPage {
     this.host = false;
     this.viewerPc = null;
     this.guidePc = null;
+    this.republishTimer = null;
     this.camera = null;
     this.chat = null;
     this.questions = new Map();
@@ -184,7 +213,8 @@ export class VisitPage {
     return this.visit?.id ?? null;
   }
 
-  async open(visitId) {
+  /** `publish`: this page was sending the guide's camera before its socket dropped. */
+  async open(visitId, { publish = false } = {}) {
     if (visitId === this.visitId) return;
     await this.close();
     this.message(null);
@@ -209,23 +239,34 @@ export class VisitPage {
     this.render();
     await this.chat.catchUp();
     if (this.host) await this.openCamera();
-    if (this.visit.state === "live" && !this.publishing) await this.watch();
+    if (this.visit.state !== "live") return;
+    if (publish || this.myGuideDropped()) await this.goLive(); // within the grace period
+    else if (!this.publishing) await this.watch();
   }
 
-  /** After a reconnect the new socket is in no visit: join again. */
+  /** A reloaded guide's page: the visit waits for this person's camera. */
+  myGuideDropped() {
+    const visit = this.visit;
+    return this.host && reconnecting(visit) && visit.source === "browser" && visit.guide?.id === this.app.me.id;
+  }
+
+  /** After a reconnect the new socket is in no visit: join again (and publish again). */
   async rejoin() {
     const id = this.visitId;
     if (!id) return;
+    const publish = this.publishing || this.republishTimer !== null;
     this.visit = null;
     this.stopWatching();
     this.stopPublishing();
-    await this.open(id);
+    await this.open(id, { publish });
   }
 
   async close() {
     if (!this.visit) return;
     const id = this.visit.id;
     this.visit = null;
+    clearTimeout(this.republishTimer);
+    this.republishTimer = null;
     this.stopWatching();
     this.stopPublishing();
     this.stopCamera();
@@ -247,12 +288,27 @@ export class VisitPage {
     chapter.hidden = !visit.chapter;
     if (visit.chapter) localize(chapter, "visits.chapterNow", { chapter: visit.chapter });
     $("#visit-guide").hidden = !this.host || visit.state === "ended";
-    $("#visit-go-live").hidden = this.publishing || visit.state === "ended";
+    const goLive = $("#visit-go-live");
+    goLive.hidden = this.publishing || visit.state === "ended";
+    localize(goLive, visit.state === "interrupted" ? "visits.restart" : "visits.goLive");
     $("#visit-end").hidden = visit.state === "ended";
     $("#visit-ask-form").hidden = visit.state === "ended";
-    if (visit.state === "scheduled") this.message("visits.notLive");
-    if (visit.state === "ended") this.message("visits.ended");
-    if (visit.state === "live" && ["visits.notLive", "visits.ended"].includes($("#visit-message").dataset.i18n)) this.message(null);
+    // the last picture stays, dimmed, while the guide or the server is away
+    const waiting = shownState(visit) === "reconnecting" || visit.state === "interrupted";
+    $("#visit-video").parentElement.classList.toggle("visit-waiting", waiting);
+    const key = this.stateMessage();
+    const shown = $("#visit-message").dataset.i18n;
+    if (key) this.message(key);
+    else if (STATE_MESSAGES.includes(shown) && shown !== "visits.resumed") this.message(null);
+  }
+
+  stateMessage() {
+    const visit = this.visit;
+    if (visit.state === "scheduled") return "visits.notLive";
+    if (visit.state === "ended") return visit.end_reason === "guide_lost" ? "visits.endedGuideLost" : "visits.ended";
+    if (visit.state === "interrupted") return this.host ? "visits.interruptedHost" : "visits.interrupted";
+    if (reconnecting(visit) && !this.publishing) return "visits.guideReconnecting";
+    return null;
   }
 
   message(key) {
@@ -269,15 +325,29 @@ export class VisitPage {
   // pushes -----------------------------------------------------------------------------
   updated(visit) {
     if (visit.id !== this.visitId) return;
-    const wasLive = this.visit.state === "live";
+    const before = this.visit;
     this.visit = visit;
-    this.render();
-    if (visit.state === "live" && !wasLive && !this.publishing) this.watch();
-    if (visit.state === "ended") {
-      this.stopWatching();
+    if (visit.state !== "live") {
+      this.stopWatching(); // the hub is gone: a new one (a restart) needs a new offer
       this.stopPublishing();
-      this.stopCamera();
+      $("#visit-rewatch").hidden = true;
     }
+    this.render();
+    if (visit.state === "live" && before.state !== "live" && !this.publishing) this.watch();
+    if (reconnecting(visit) && !reconnecting(before) && this.publishing) this.republish(); // ours was lost
+    if (visit.state === "live" && reconnecting(before) && !reconnecting(visit)) this.resumed();
+    if (visit.state === "ended") this.stopCamera();
+  }
+
+  /** The guide is back: the picture resumes on the connection this page has. */
+  resumed() {
+    if (this.publishing) return;
+    this.message("visits.resumed");
+    setTimeout(() => {
+      if ($("#visit-message").dataset.i18n === "visits.resumed") this.message(null);
+    }, RESUMED_MS);
+    const pc = this.viewerPc;
+    if (!pc || pc.connectionState === "failed" || pc.connectionState === "closed") this.watch();
   }
 
   presence(scope, count) {
@@ -350,7 +420,8 @@ export class VisitPage {
     };
     try {
       await negotiate(this.app.conn, pc, "visit:watch", visitId);
-      this.message(null);
+      if (pc !== this.viewerPc) return;
+      this.message(this.stateMessage()); // e.g. the guide is reconnecting
     } catch (error) {
       if (pc !== this.viewerPc) return; // superseded by a newer watch (or stopped)
       this.stopWatching();
@@ -414,6 +485,8 @@ export class VisitPage {
 
   async goLive() {
     const visitId = this.visitId;
+    clearTimeout(this.republishTimer);
+    this.republishTimer = null;
     this.guideMessage(null);
     await this.openCamera();
     if (!this.camera) return;
@@ -425,7 +498,7 @@ export class VisitPage {
       pc.onconnectionstatechange = () => {
         if (pc !== this.guidePc) return;
         $("#visit-guide").dataset.state = pc.connectionState;
-        if (pc.connectionState === "failed") this.guideMessage("visits.connectionLost");
+        if (pc.connectionState === "failed") this.republish();
       };
       await negotiate(this.app.conn, pc, "visit:publish", visitId);
       this.render();
@@ -439,6 +512,18 @@ export class VisitPage {
   stopPublishing() {
     this.guidePc?.close();
     this.guidePc = null;
+  }
+
+  /** The camera's connection was lost while the socket stays: send it again, once,
+   * after a pause (a reconnecting socket publishes again in rejoin instead). */
+  republish() {
+    if (this.republishTimer !== null) return;
+    this.stopPublishing();
+    this.guideMessage("visits.republishing");
+    this.republishTimer = setTimeout(() => {
+      this.republishTimer = null;
+      if (this.visit?.state === "live" && this.app.conn.connected && !this.publishing) this.goLive();
+    }, REPUBLISH_MS);
   }
 
   async end() {

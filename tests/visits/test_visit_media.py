@@ -15,7 +15,7 @@ import gc
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from harness import eventually, running_node
-from media_clients import Publisher, Viewer, make_ts_file
+from media_clients import Publisher, Viewer, hub_ok, make_ts_file
 
 from rooms.media.fanout import ViewerTrack
 from server.config import ConfigError, load_settings
@@ -23,6 +23,7 @@ from server.config import ConfigError, load_settings
 VISIT = "demo-v3"
 REF = {"visit_id": VISIT}
 LOOPBACK = {"media_host_addresses": ["127.0.0.1"]}
+LOADED = 60.0  # deadline for conditions that are quick alone, slow on a shared 2-core machine
 
 
 def router(node):
@@ -118,6 +119,9 @@ def viewer_tracks() -> int:
     return sum(isinstance(o, ViewerTrack) for o in gc.get_objects())
 
 
+# 125 peer connections: 4 s on a quiet 2-core machine, 24-62 s beside four busy
+# processes (and other people's test runs); the suite's 120 s per test is too close
+@pytest.mark.timeout(300)
 async def test_fifty_viewers_joining_and_leaving_leave_nothing_behind():
     async with running_node(**LOOPBACK, visit_viewer_cap=100) as node:
         staff = await node.client("exhibitor")
@@ -125,7 +129,7 @@ async def test_fifty_viewers_joining_and_leaving_leave_nothing_behind():
         guide = Publisher(staff, VISIT)
         await guide.publish()
         hub = router(node).hubs[VISIT]
-        await eventually(lambda: hub.fanout.units > 10, within=15)
+        await eventually(lambda: hub.fanout.units > 10, within=LOADED)
         clients = [await node.client(name=f"Viewer {i}") for i in range(50)]
         for client in clients:
             await client.ok("visit:join", REF)
@@ -139,16 +143,16 @@ async def test_fifty_viewers_joining_and_leaving_leave_nothing_behind():
                 await asyncio.gather(*(v.watch() for v in group))
                 await eventually(
                     lambda group=group: all(v.pc.connectionState == "connected" for v in group),
-                    within=20,
+                    within=LOADED,
                 )
                 assert router(node).viewers() == 10
                 # half leave the visit, half stop watching and then disconnect below
                 for i, viewer in enumerate(group):
                     if i % 2:
-                        await viewer.client.ok("visit:leave", REF)
+                        await hub_ok(viewer.client, "visit:leave", REF)
                         await viewer.client.ok("visit:join", REF)
                     else:
-                        await viewer.client.ok("visit:unwatch", REF)
+                        await hub_ok(viewer.client, "visit:unwatch", REF)
                     await viewer.close()
                 assert router(node).viewers() == 0
             assert hub.fanout.tracks == hub.audio_fanout.tracks == set(), round_
@@ -158,15 +162,26 @@ async def test_fifty_viewers_joining_and_leaving_leave_nothing_behind():
             await v.watch()
             await client.close()
             await v.close()
-        await eventually(lambda: router(node).viewers() == 0)
+        await eventually(lambda: router(node).viewers() == 0, within=LOADED)
         del group, viewer, v  # the test's own references to closed client connections
-        await asyncio.sleep(1.0)  # closed connections' last tasks finish
         assert hub.fanout.tracks == hub.audio_fanout.tracks == set()
-        assert peer_connections() <= pcs_before
-        assert viewer_tracks() == 0
-        assert len(asyncio.all_tasks()) <= tasks_before + 2, [
-            t.get_coro() for t in asyncio.all_tasks()
-        ]
+
+        def settled() -> bool:  # closed connections' last tasks end in their own time
+            return (
+                peer_connections() <= pcs_before
+                and viewer_tracks() == 0
+                and len(asyncio.all_tasks()) <= tasks_before + 2
+            )
+
+        try:
+            await eventually(settled, within=LOADED, step=0.5)
+        except AssertionError:
+            left = [t.get_coro() for t in asyncio.all_tasks()]
+            raise AssertionError(
+                f"left behind: {peer_connections()} peer connections (before {pcs_before}), "
+                f"{viewer_tracks()} viewer tracks, {len(left)} tasks (before {tasks_before}): "
+                f"{left}"
+            ) from None
         await guide.close()
         await staff.ok("visit:end", REF)
 

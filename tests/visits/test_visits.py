@@ -4,7 +4,13 @@ streams video through the hub)."""
 
 from __future__ import annotations
 
-from harness import eventually
+import asyncio
+import time
+
+from harness import eventually, running_node
+
+from rooms import names
+from server.engines.redis import RedisEngine
 
 DEMO_VISIT = "demo-v3"  # seeded for booth demo-b3, staffed by the demo exhibitor invite
 STARTS = "2026-11-23T14:00:00+00:00"
@@ -143,3 +149,101 @@ async def test_media_needs_a_live_visit_and_a_joined_viewer(any_node):
         {**ref, "description": {"type": "answer", "sdp": "v=0\r\n"}},
         "invalid_payload",
     )
+
+
+async def test_a_visit_whose_hub_node_stops_is_interrupted_until_a_host_restarts_it(redis_url):
+    """The hub's node stops cleanly: the visit is interrupted (never left live), told
+    to everyone on the other node; only hosts may start it again, there."""
+    cluster = {"redis": redis_url, "heartbeat_interval": 0.5, "node_timeout": 2.0}
+    hub_node = running_node(**cluster)
+    node_a = await hub_node.__aenter__()
+    stopped = False
+    try:
+        async with running_node(**cluster) as node_b:
+            staff_a = await node_a.client("exhibitor", name="Gina Guide")
+            started = await staff_a.ok("visit:start", {"visit_id": DEMO_VISIT})
+            ref = {"visit_id": DEMO_VISIT}
+            viewer = await node_b.client(name="Vic Viewer")
+            await viewer.ok("visit:join", ref)
+            staff_b = await node_b.client("exhibitor", name="Hanna Host")
+            moderator = await node_b.client("moderator", name="Mo Mod")
+
+            await hub_node.__aexit__(None, None, None)
+            stopped = True
+            told = await viewer.wait_for("visit:updated", lambda d: d["id"] == DEMO_VISIT)
+            assert told["state"] == "interrupted" and told["reconnecting_until"] is None
+            assert node_b.fair.visits.media.hubs == {}
+
+            # viewers stay (chat, questions); nobody watches or publishes; hosts decide
+            offer = {**ref, "description": {"type": "offer", "sdp": "v=0\r\n"}}
+            await viewer.refused("visit:watch", offer, "visit_not_live")
+            await staff_b.refused("visit:publish", offer, "visit_not_live")
+            for outsider in (viewer, moderator):
+                await outsider.refused("visit:start", ref, "forbidden")
+                await outsider.refused("visit:end", ref, "forbidden")
+            newcomer = await node_b.client(name="Nora Newcomer")
+            assert (await newcomer.ok("visit:join", ref))["visit"]["state"] == "interrupted"
+            await newcomer.ok("visit:ask", {**ref, "text": "Is it coming back?"})
+            await staff_b.ok("visit:update", {**ref, "chapter": "Back in a minute"})
+            states = [v["visit"]["state"] for v in await viewer.ok("visit:list")]
+            assert "interrupted" in states
+            assert states == sorted(states, key=["live", "interrupted", "scheduled", "ended"].index)
+
+            # a host on node B restarts it: the new hub runs there
+            restarted = await staff_b.ok("visit:start", ref)
+            assert restarted["state"] == "live" and restarted["guide"]["id"] == staff_b.person["id"]
+            assert restarted["started_at"] == started["started_at"]  # the same visit goes on
+            assert set(node_b.fair.visits.media.hubs) == {DEMO_VISIT}
+            await viewer.wait_for("visit:updated", lambda d: d["state"] == "live")
+
+            # a node that only looked dead (a stalled heartbeat) and still held a session
+            # for this hub is reaped: the visit, now elsewhere, stays live
+            scope = names.visit_hub_scope("ghost", DEMO_VISIT)
+            ghost = RedisEngine(
+                redis_url, heartbeat_interval=0.2, node_timeout=0.6, node_id="ghost"
+            )
+            await ghost.start()
+            try:
+                await ghost.presence.add(scope, "hub", "demo", b"")
+                await ghost.heartbeat.stop()
+                engine = node_b.fair.engine
+                await until(lambda: engine.presence.count(scope), equals=0)
+            finally:
+                await ghost.close()
+            assert (await viewer.ok("visit:get", ref))["visit"]["state"] == "live"
+            assert set(node_b.fair.visits.media.hubs) == {DEMO_VISIT}
+
+            ended = await staff_b.ok("visit:end", ref)
+            assert ended["state"] == "ended" and ended["end_reason"] == "host"
+            assert node_b.fair.visits.media.hubs == {}
+    finally:
+        if not stopped:
+            await hub_node.__aexit__(None, None, None)
+
+
+async def test_an_interrupted_visit_can_be_ended(node):
+    staff = await node.client("exhibitor")
+    viewer = await node.client()
+    ref = {"visit_id": DEMO_VISIT}
+    await viewer.ok("visit:join", ref)
+    await staff.ok("visit:start", ref)
+    await node.fair.visits.media.shutdown()  # what the node does when it stops
+    told = await viewer.wait_for("visit:updated", lambda d: d["state"] == "interrupted")
+    assert told["id"] == DEMO_VISIT
+    ended = await staff.ok("visit:end", ref)
+    assert ended["state"] == "ended" and ended["end_reason"] == "host"
+    await staff.refused("visit:start", ref, "visit_ended")
+
+
+def test_hub_scopes_are_built_and_parsed_in_names():
+    scope = names.visit_hub_scope("a1b2c3", "demo-v3")
+    assert names.split(scope)[0] == names.VISIT_HUB
+    assert names.visit_hub_of(scope) == ("a1b2c3", "demo-v3")
+
+
+async def until(read, equals, within: float = 30.0) -> None:
+    """Poll the coroutine function ``read`` until it returns ``equals``."""
+    deadline = time.monotonic() + within
+    while (value := await read()) != equals:
+        assert time.monotonic() < deadline, f"still {value!r}, not {equals!r}, after {within}s"
+        await asyncio.sleep(0.05)

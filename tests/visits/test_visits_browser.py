@@ -1,7 +1,10 @@
 """Site visits in real browsers (headless Chromium, fake camera): a guide goes live
 and two viewers decode its video through the server's aiortc hub; a file feed on the
 server streamed to a viewer; a viewer on a second node (shared Redis) watching a hub
-that runs on the first.
+that runs on the first; a guide whose connection drops and comes back (the viewer sees
+"reconnecting", then the picture again on the same connection); a hub node that is
+killed (the viewer sees "interrupted", then the picture of the visit restarted on the
+other node).
 
 Media is proven as in test_calls_browser.py: the viewer's RTCPeerConnection is
 ``connected``, its inbound video ``framesDecoded`` keeps growing, and the <video> has a
@@ -11,6 +14,7 @@ size.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 
 import aiohttp
@@ -184,5 +188,113 @@ async def test_a_viewer_on_another_node_watches_the_hub_of_the_first(redis_url, 
     finally:
         for page in pages:
             await page.context.close()
+        for server in servers:
+            _stop(server.process)
+
+
+class Cable:
+    """Playwright stands between the page and the server's websocket, so a test can
+    pull the plug and refuse reconnects for a while (as test_lobby_browser.py does)."""
+
+    def __init__(self) -> None:
+        self.plugged = True
+        self.routes = []
+
+    async def handle(self, page_side) -> None:
+        if not self.plugged:
+            await page_side.close(code=4000, reason="test: offline")
+            return
+        self.routes += [page_side, page_side.connect_to_server()]
+
+    async def unplug(self) -> None:
+        self.plugged = False
+        for route in self.routes:
+            await route.close(code=4000, reason="test: offline")
+        self.routes.clear()
+
+
+PEER_CONNECTIONS = "() => window.__pcs.length"  # every one the page ever made
+
+
+async def test_a_guide_who_drops_comes_back_and_viewers_see_the_picture_again(
+    fairhall_server, new_page
+):
+    invites = fairhall_server.invites
+    en, de = strings("en"), strings("de")
+    title = unique("Reconnecting tour")
+    guide_page = await new_page()
+    cable = Cable()
+    await guide_page.route_web_socket(re.compile(r"/socket\.io/"), cable.handle)
+    guide = await person(guide_page, invites["exhibitor"], unique("Gina Guide"))
+    viewer = await person(await new_page(), invites["participant"], unique("Vera Viewer"))
+    await schedule(guide, title)
+    await expect(guide.get_by_test_id("visit-preview")).to_have_js_property("readyState", 4)
+    await guide.get_by_test_id("visit-go-live").click()
+    await open_visit(viewer, title)
+    await watching(viewer)
+    await viewer.get_by_test_id("lang-de").click()  # the states in the viewer's language
+
+    # the guide's network goes: the viewer is told, in German, over the last picture
+    await cable.unplug()
+    state = viewer.get_by_test_id("view-visit").get_by_test_id("visit-state")
+    message = viewer.get_by_test_id("visit-message")
+    await expect(message).to_have_text(de["visits.guideReconnecting"])
+    await expect(state).to_have_text(de["visits.state.reconnecting"])
+    await viewer.screenshot(path=SCREENSHOTS / "fairhall-visit-reconnecting.png")
+    await viewer.get_by_test_id("lang-en").click()
+    await expect(message).to_have_text(en["visits.guideReconnecting"])
+
+    # it comes back: the guide's page sends its camera again by itself, and the
+    # viewer's picture resumes on the connection it has (no new one)
+    cable.plugged = True
+    await expect(state).to_have_text(en["visits.state.live"], timeout=30_000)
+    await expect(message).not_to_have_text(en["visits.guideReconnecting"])
+    await watching(viewer)
+    assert await viewer.evaluate(PEER_CONNECTIONS) == 1
+    await expect(guide.get_by_test_id("visit-guide")).to_have_attribute("data-state", "connected")
+    await expect(guide.get_by_test_id("visit-guide-message")).to_be_hidden()
+
+
+async def test_a_killed_hub_node_shows_interrupted_until_a_host_restarts_it(redis_url, new_page):
+    env = {
+        "FAIRHALL_REDIS": redis_url,
+        "FAIRHALL_SECRET": secrets.token_urlsafe(16),
+        "FAIRHALL_HEARTBEAT_INTERVAL": "0.5",
+        "FAIRHALL_NODE_TIMEOUT": "2",
+    }
+    servers = await asyncio.gather(
+        asyncio.to_thread(start_fairhall_server, env), asyncio.to_thread(start_fairhall_server, env)
+    )
+    en = strings("en")
+    try:
+        node_a, node_b = servers
+        title = unique("Failover visit")
+        guide = await person(await new_page(), node_a.invites["exhibitor"], unique("Gus Guide"))
+        await schedule(guide, title)
+        await expect(guide.get_by_test_id("visit-preview")).to_have_js_property("readyState", 4)
+        await guide.get_by_test_id("visit-go-live").click()  # the hub runs on node A
+        viewer = await person(await new_page(), node_b.invites["participant"], unique("Nina"))
+        await open_visit(viewer, title)
+        await watching(viewer)
+        host = await person(await new_page(), node_b.invites["exhibitor"], unique("Hanna Host"))
+        await open_visit(host, title)
+
+        node_a.process.kill()
+        state = viewer.get_by_test_id("view-visit").get_by_test_id("visit-state")
+        await expect(state).to_have_text(en["visits.state.interrupted"], timeout=30_000)
+        await expect(viewer.get_by_test_id("visit-message")).to_have_text(en["visits.interrupted"])
+        await viewer.screenshot(path=SCREENSHOTS / "fairhall-visit-interrupted.png")
+        await expect(host.get_by_test_id("visit-message")).to_have_text(
+            en["visits.interruptedHost"]
+        )
+
+        # a host connected to node B restarts it there
+        restart = host.get_by_test_id("visit-go-live")
+        await expect(restart).to_have_text(en["visits.restart"])
+        await restart.click()
+        await expect(state).to_have_text(en["visits.state.live"], timeout=30_000)
+        await expect(viewer.get_by_test_id("visit-message")).to_be_hidden()
+        await watching(viewer)  # the page offered to the new hub by itself
+    finally:
         for server in servers:
             _stop(server.process)
