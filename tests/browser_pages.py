@@ -64,3 +64,26 @@ async def join(
 
 def directory_links(page: Page):
     return page.get_by_test_id("directory").locator('a[data-testid^="booth-"]')
+
+
+class Cable:
+    """Playwright stands between the page and the server's websocket, so a test can
+    pull the plug and refuse reconnects for a while (offline emulation does not
+    reliably close an open websocket). Use with
+    ``page.route_web_socket(re.compile(r"/socket\\.io/"), cable.handle)``."""
+
+    def __init__(self) -> None:
+        self.plugged = True
+        self.routes = []
+
+    async def handle(self, page_side) -> None:
+        if not self.plugged:
+            await page_side.close(code=4000, reason="test: offline")
+            return
+        self.routes += [page_side, page_side.connect_to_server()]
+
+    async def unplug(self) -> None:
+        self.plugged = False
+        for route in self.routes:
+            await route.close(code=4000, reason="test: offline")
+        self.routes.clear()

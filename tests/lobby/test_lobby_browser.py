@@ -11,6 +11,7 @@ from browser_pages import (
     LANGUAGES,
     SCREENSHOTS,
     STATIC,
+    Cable,
     directory_links,
     join,
     page_strings,
@@ -137,28 +138,6 @@ async def test_online_list_is_live_and_directory_filters_by_sector(fairhall_serv
 
     await guest.context.close()
     await expect(online.get_by_text(guest_name, exact=True)).to_have_count(0)
-
-
-class Cable:
-    """Playwright stands between the page and the server's websocket, so a test can
-    pull the plug and refuse reconnects for a while (offline emulation does not
-    reliably close an open websocket)."""
-
-    def __init__(self) -> None:
-        self.plugged = True
-        self.routes = []
-
-    async def handle(self, page_side) -> None:
-        if not self.plugged:
-            await page_side.close(code=4000, reason="test: offline")
-            return
-        self.routes += [page_side, page_side.connect_to_server()]
-
-    async def unplug(self) -> None:
-        self.plugged = False
-        for route in self.routes:
-            await route.close(code=4000, reason="test: offline")
-        self.routes.clear()
 
 
 async def test_reconnect_fetches_exactly_the_missed_messages(fairhall_server, new_page):

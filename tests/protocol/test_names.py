@@ -11,7 +11,7 @@ from rooms import names
 ROOT = Path(__file__).resolve().parents[2]
 PREFIXES = (
     "event:", "user:", "booth:", "staff:", "session:", "visit:", "call:", "knock:", "dm:",
-    "chat:", "media:", "media-reply:", "rl:",
+    "chat:", "media:", "media-reply:", "rl:", "visit-hub:",
 )  # fmt: skip
 
 

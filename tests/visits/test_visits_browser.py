@@ -20,7 +20,7 @@ import secrets
 import aiohttp
 from browser_fixture import FairhallServer, _stop, start_fairhall_server
 from browser_media import media_flows, person
-from browser_pages import SCREENSHOTS, strings, unique
+from browser_pages import SCREENSHOTS, Cable, strings, unique
 from harness import Client
 from media_clients import make_ts_file
 
@@ -190,27 +190,6 @@ async def test_a_viewer_on_another_node_watches_the_hub_of_the_first(redis_url, 
             await page.context.close()
         for server in servers:
             _stop(server.process)
-
-
-class Cable:
-    """Playwright stands between the page and the server's websocket, so a test can
-    pull the plug and refuse reconnects for a while (as test_lobby_browser.py does)."""
-
-    def __init__(self) -> None:
-        self.plugged = True
-        self.routes = []
-
-    async def handle(self, page_side) -> None:
-        if not self.plugged:
-            await page_side.close(code=4000, reason="test: offline")
-            return
-        self.routes += [page_side, page_side.connect_to_server()]
-
-    async def unplug(self) -> None:
-        self.plugged = False
-        for route in self.routes:
-            await route.close(code=4000, reason="test: offline")
-        self.routes.clear()
 
 
 PEER_CONNECTIONS = "() => window.__pcs.length"  # every one the page ever made
