@@ -163,3 +163,37 @@ async def test_a_session_that_stays_on_long_polling(node):
     finally:
         await client.disconnect()
     await other.wait_left(lambda scope, pid: pid == person["person"]["id"])
+
+
+@pytest.mark.parametrize(
+    ("transport", "kind"),
+    [("websocket", LaneSocket), ("upgrade", LaneSocket), ("polling", TimedSocket)],
+)
+async def test_the_load_generator_clients_take_the_path_they_claim(
+    node, transport, kind, monkeypatch
+):
+    """loadtests/eio_client.py's three ways in: the benchmark of upgrading clients
+    measures lane sockets, the polling one python-socketio's own path."""
+    monkeypatch.syspath_prepend(str(ROOT))  # loadtests/ is not an installed package
+    from loadtests.eio_client import Stats, connect
+
+    sio = node.app[SIO]
+    person = await node.register("participant", name=f"Load {transport}")
+    stats = Stats()
+    client = await connect(
+        int(node.base_url.rsplit(":", 1)[1]),
+        stats,
+        {"token": person["token"]},
+        b'["chat:message"',
+        within=10,
+        transport=transport,
+    )
+    try:
+        (socket,) = sio.eio.sockets.values()
+        await eventually(lambda: type(socket) is kind)  # (an upgrade: once its "5" is read)
+        ack = client.emit("chat:send", {"channel": "lobby", "text": "load"}, ack=True)
+        assert json.loads(await asyncio.wait_for(ack, 5))[0]["ok"] is True
+        await eventually(lambda: stats.received >= 1)  # its own message, pushed back
+    finally:
+        client.close()
+    await eventually(lambda: not sio.eio.sockets)
