@@ -1,6 +1,7 @@
 """Engine.IO heartbeats at any interval (server/fanout/pinger.py): PINGs on time, a
 client that answers is never dropped, one that stops answering is closed within
-ping_timeout whatever else it sends. Measured figures are printed (pytest -s)."""
+ping_timeout whatever else it sends. The figures go to the "measured by the tests"
+summary."""
 
 from __future__ import annotations
 
@@ -44,18 +45,18 @@ def stall_in_io_callback(answer, seconds: float) -> None:
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-async def test_a_client_that_answers_stays_and_pings_come_on_time(loop):
+async def test_a_client_that_answers_stays_and_pings_come_on_time(loop, measured):
     """On asyncio's loop (the tests') and on uvloop (what `fairhall serve` runs), which
     runs due timers before it reads sockets: after a stall the Pinger may run before
     a PONG that came in time is read, and must not drop the client for it."""
     if loop == "uvloop":
         uvloop = pytest.importorskip("uvloop")
-        await asyncio.to_thread(uvloop.run, _answering_client())
+        await asyncio.to_thread(uvloop.run, _answering_client(measured))
     else:
-        await _answering_client()
+        await _answering_client(measured)
 
 
-async def _answering_client() -> None:
+async def _answering_client(measured) -> None:
     async with running_node(ping_interval=INTERVAL, ping_timeout=TIMEOUT) as node:
         sio = node.app[SIO]
         # (no python-socketio client beside it here: the stall below would make that
@@ -80,10 +81,10 @@ async def _answering_client() -> None:
                     else:
                         ws.send_text("3")
             gaps = [b - a for a, b in itertools.pairwise(pings)]
-            print(
-                f"\nPINGs at interval {INTERVAL} s over 5 s ({type(asyncio.get_running_loop()).__module__}): "
-                f"{len(pings)}, gaps min {min(gaps):.3f} / median {statistics.median(gaps):.3f} / "
-                f"max {max(gaps):.3f} s (one loop stall of {TIMEOUT * 2} s among them)"
+            measured(
+                f"PINGs at interval {INTERVAL} s over 5 s: {len(pings)}, gaps min "
+                f"{min(gaps):.3f} / median {statistics.median(gaps):.3f} / max "
+                f"{max(gaps):.3f} s (one loop stall of {TIMEOUT * 2} s among them)"
             )
             # one PING per interval, after each PONG
             assert len(pings) >= 12
@@ -111,7 +112,7 @@ async def test_python_socketio_keeps_up_with_a_fractional_heartbeat():
             await client.disconnect()
 
 
-async def test_a_client_that_stops_answering_is_closed_within_the_timeout():
+async def test_a_client_that_stops_answering_is_closed_within_the_timeout(measured):
     """It keeps sending data all along: only a PONG counts."""
     async with running_node(ping_interval=INTERVAL, ping_timeout=TIMEOUT) as node:
         sio = node.app[SIO]
@@ -145,7 +146,7 @@ async def test_a_client_that_stops_answering_is_closed_within_the_timeout():
             answering = False
             assert await asyncio.wait_for(reading, 5) == b""  # CLOSE, then the end of stream
             closed = time.monotonic() - unanswered[0]
-            print(f"\nclosed {closed:.3f} s after the unanswered PING (timeout {TIMEOUT} s)")
+            measured(f"closed {closed:.3f} s after the unanswered PING (timeout {TIMEOUT} s)")
             assert len(unanswered) == 1
             assert TIMEOUT / 2 < closed <= TIMEOUT + MARGIN
         finally:
