@@ -20,8 +20,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="scenario", required=True)
 
-    def fanout_args(p: argparse.ArgumentParser, clients: str) -> None:
+    def fanout_args(
+        p: argparse.ArgumentParser, clients: str, transports: str = "websocket"
+    ) -> None:
         p.add_argument("--clients", default=clients, help="comma-separated client counts")
+        p.add_argument(
+            "--transports",
+            default=transports,
+            help="how fairhall's clients connect, comma-separated, one run each: websocket; "
+            "upgrade (long-polling, then the WebSocket upgrade, as socket.io-client by "
+            "default); polling (long-polling only)",
+        )
         p.add_argument("--senders", type=int, default=4)
         p.add_argument("--step-seconds", type=float, default=4.0)
         p.add_argument(
@@ -34,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     fanout_args(
         sub.add_parser("baseline", help="fanout vs bare python-socketio and Node socket.io"),
         "1000,2000",
+        "websocket,upgrade",
     )
     fanout_args(sub.add_parser("cluster", help="fanout across two nodes on one Redis"), "1000,2000")
     mission = sub.add_parser("mission", help="a realistic lobby ramping up to N clients")

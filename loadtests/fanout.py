@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from loadtests.eio_client import HOST, EioClient, Stats, connect, stamp
+from loadtests.eio_client import HOST, EioClient, PollingClient, Stats, connect, stamp
 from loadtests.servers import cpu_seconds, rss_bytes
 
 P99_LIMIT_MS = 100.0
@@ -32,9 +32,12 @@ class Target:
     payload: Callable[[str], dict]
     push_marker: bytes  # start of the broadcast event's JSON array
     invite: str | None = None  # fairhall: register each client with this invite
+    transport: str = "websocket"  # how clients connect (loadtests.eio_client.TRANSPORTS)
 
 
-def fairhall_target(name: str, ports: list[int], pids: list[int], invite: str) -> Target:
+def fairhall_target(
+    name: str, ports: list[int], pids: list[int], invite: str, transport: str = "websocket"
+) -> Target:
     return Target(
         name,
         ports,
@@ -43,6 +46,7 @@ def fairhall_target(name: str, ports: list[int], pids: list[int], invite: str) -
         lambda text: {"channel": "lobby", "text": text},
         b'["chat:message"',
         invite,
+        transport,
     )
 
 
@@ -93,12 +97,12 @@ async def connect_all(
     stats: Stats,
     per_second: float | None = None,
     concurrency: int = 200,
-) -> tuple[list[EioClient], list[float]]:
+) -> tuple[list[EioClient | PollingClient], list[float]]:
     """Connect one client per token round-robin over the target's ports; returns
     connect times (s)."""
     n = len(tokens)
     sem = asyncio.Semaphore(concurrency)
-    clients: list[EioClient | None] = [None] * n
+    clients: list[EioClient | PollingClient | None] = [None] * n
     times: list[float] = []
     started = time.monotonic()
 
@@ -109,7 +113,11 @@ async def connect_all(
             t0 = time.monotonic()
             auth = {"token": tokens[i]} if tokens[i] else None
             clients[i] = await connect(
-                target.ports[i % len(target.ports)], stats, auth, target.push_marker
+                target.ports[i % len(target.ports)],
+                stats,
+                auth,
+                target.push_marker,
+                transport=target.transport,
             )
             times.append(time.monotonic() - t0)
 
@@ -129,7 +137,9 @@ async def quiesce(stats: Stats, quiet: float = 0.7, limit: float = 120.0) -> Non
             return
 
 
-async def send_at(rate: float, seconds: float, senders: list[EioClient], target: Target) -> int:
+async def send_at(
+    rate: float, seconds: float, senders: list[EioClient | PollingClient], target: Target
+) -> int:
     """Send ``rate`` messages per second for ``seconds``, spread over the senders."""
     sent = 0
     start = time.monotonic()
@@ -210,6 +220,7 @@ async def run_fanout(
     connect_times.sort()
     return {
         "server": target.name,
+        "transport": target.transport,
         "clients": n,
         "senders": senders,
         "connect_seconds": round(connect_seconds, 2),

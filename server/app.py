@@ -121,7 +121,8 @@ async def build_app(settings: Settings) -> web.Application:
         max_http_buffer_size=settings.max_message_bytes,
         ping_interval=settings.ping_interval,
         ping_timeout=settings.ping_timeout,
-        transports=["websocket"],  # no long-polling: no sticky sessions needed
+        # long-polling first, then the upgrade (several nodes: sticky routing for it)
+        transports=["polling", "websocket"] if settings.long_polling else ["websocket"],
     )
     pinger = install_lanes(sio, settings.max_send_buffer, metrics.slow_consumers.inc)
     outbox = SocketIOOutbox(sio, engine)

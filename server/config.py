@@ -100,8 +100,14 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     redis_max_connections: Annotated[int, Meta(ge=2, le=10_000)] = 64
     redis_wait_seconds: Positive = 2.0
     redis_command_timeout: Positive = 2.0  # no answer within this: Redis is out of reach
+    # the transport: Engine.IO heartbeat (seconds, fractions allowed): a PING every
+    # ping_interval; no PONG within ping_timeout of it closes the session
     ping_interval: Positive = 25.0
     ping_timeout: Positive = 20.0
+    # accept HTTP long-polling, then upgrade to WebSocket (what socket.io-client and
+    # python-socketio do by default, and the way in for a browser without WebSocket);
+    # with several nodes it needs sticky routing (docs/operations.md). False: WebSocket only
+    long_polling: bool = True
     log_level: str = "info"
     # the browser client (index.html, js/, i18n/, node_modules/ from `npm ci`); None =
     # the static/ folder of this checkout, which a non-editable install does not carry

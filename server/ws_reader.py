@@ -3,14 +3,19 @@
 aiohttp keeps a WebSocket inside the HTTP request that upgraded it: the request
 handler task, the parsed request and its headers, the middleware chain, the response
 and its reader objects stay alive as long as the connection (measured: about 11 KB of
-a 24.5 KB idle connection). Once the 101 response is out and the lane owns writing,
-``take_over`` moves the transport to a ``WebSocketIn`` protocol of ours — a frame
-parser, a small inbox and no task while idle — and lets aiohttp finish the request
-and forget the connection.
+a 24.5 KB idle connection). Once the 101 response is out (server/fanout/driver.py
+answers the handshake; aiohttp never parses a frame), ``take_over`` moves the
+transport to a ``WebSocketIn`` protocol of ours — a frame parser, a small inbox and no
+task while idle — feeds it the bytes the client sent right behind its request, and
+lets aiohttp finish the request and forget the connection. This is the only reading
+path: every WebSocket, fresh or upgraded from long-polling, is read here.
 
 Client frames are masked (RFC 6455 §5.3); text and binary messages, fragmentation,
-ping, pong and close are handled here. Messages go to engine.io one after the other,
-in the order received (one drain task while there is work, none when idle).
+ping, pong and close are handled here, and a frame that breaks the RFC closes the
+connection with its status code. Messages go to engine.io one after the other, in the
+order received (one drain task while there is work, none when idle); an Engine.IO
+PONG is taken at once, so a busy inbox never delays the heartbeat. A packet engine.io
+cannot take closes the session, as the Engine.IO protocol says.
 """
 
 from __future__ import annotations
@@ -19,16 +24,22 @@ import asyncio
 import contextlib
 import logging
 import struct
-import time
 from collections import deque
+from typing import TYPE_CHECKING
 
 from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
+
+if TYPE_CHECKING:
+    from server.fanout.driver import Upgrade
 
 log = logging.getLogger(__name__)
 
 _CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 _INBOX_PAUSE, _INBOX_RESUME = 64, 16  # messages waiting before reading pauses / resumes
+_PONG_PACKET = b"3"  # Engine.IO v4 PONG, as a text message
+# close codes a peer may send (RFC 6455 §7.4.1, 7.4.2; 1012-1014 registered by IANA since)
+_VALID_CLOSE_CODES = frozenset(range(1000, 1004)) | frozenset(range(1007, 1015))
 
 
 class FrameError(Exception):
@@ -66,12 +77,14 @@ class WebSocketIn(asyncio.Protocol):
         "lane",
         "max_message",
         "socket",
+        "upgrade",
     )
 
-    def __init__(self, socket, lane, max_message: int) -> None:
-        self.socket = socket  # engine.io's AsyncSocket
+    def __init__(self, socket, lane, max_message: int, upgrade: Upgrade | None = None) -> None:
+        self.socket = socket  # engine.io's socket (server/fanout/sockets.py)
         self.lane = lane
         self.max_message = max_message
+        self.upgrade = upgrade  # a long-polling session's upgrade, until it completes
         self._buffer = bytearray()
         self._parts: list[bytes] | None = None  # fragments of the message being read
         self._parts_opcode = _TEXT
@@ -83,7 +96,6 @@ class WebSocketIn(asyncio.Protocol):
 
     # asyncio.Protocol ----------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        self.lane.last_seen = time.monotonic()
         self._buffer += data
         try:
             while not self._lost and (frame := self._next_frame()) is not None:
@@ -106,6 +118,9 @@ class WebSocketIn(asyncio.Protocol):
         self._lost = True
         self.lane.alive = False
         self._buffer.clear()
+        if self.upgrade is not None:  # the session was never here: it stays on polling
+            self.upgrade.abandon()
+            return
         if self._drainer is None:  # else the drainer closes the socket when done
             self._drainer = asyncio.get_running_loop().create_task(self._close_socket())
 
@@ -144,8 +159,7 @@ class WebSocketIn(asyncio.Protocol):
             if opcode == _PING:
                 self._write(control_frame(_PONG, payload))
             elif opcode == _CLOSE:
-                self._write(control_frame(_CLOSE, payload[:2]))
-                self.lane.transport.close()
+                self._close_frame(payload)
             elif opcode != _PONG:
                 raise FrameError(1002, f"unknown opcode {opcode}")
             return
@@ -170,8 +184,35 @@ class WebSocketIn(asyncio.Protocol):
         else:
             self._parts, self._parts_opcode, self._parts_size = [payload], opcode, len(payload)
 
+    def _close_frame(self, payload: bytes) -> None:
+        """The peer's close: answered with its code, unless the frame itself is
+        invalid (RFC 6455 §5.5.1: empty, or a 2-byte code and a UTF-8 reason)."""
+        if payload:
+            if len(payload) == 1:
+                raise FrameError(1002, "a close frame's body is a 2-byte code and a reason")
+            code = struct.unpack("!H", payload[:2])[0]
+            if code not in _VALID_CLOSE_CODES and not 3000 <= code <= 4999:
+                raise FrameError(1002, f"invalid close code {code}")
+            try:
+                payload[2:].decode()
+            except UnicodeDecodeError:
+                raise FrameError(1002, "the close reason is not UTF-8") from None
+        self._write(control_frame(_CLOSE, payload[:2]))
+        self._buffer.clear()  # nothing after a close frame is read
+        self.lane.transport.close()
+
     def _deliver(self, opcode: int, message: bytes) -> None:
+        if self.upgrade is not None:
+            if opcode != _TEXT:
+                raise FrameError(1002, "expected the Engine.IO upgrade (2probe, then 5)")
+            if self.upgrade.step(message):
+                self.upgrade = None  # later messages belong to the upgraded session
+            return
         if opcode == _TEXT:
+            if message == _PONG_PACKET:
+                # the heartbeat does not wait behind the inbox (server/fanout/pinger.py)
+                self.socket.schedule_ping()
+                return
             try:
                 self._inbox.append(message.decode())
             except UnicodeDecodeError:
@@ -198,6 +239,9 @@ class WebSocketIn(asyncio.Protocol):
                 if self._paused and len(self._inbox) <= _INBOX_RESUME and not self._lost:
                     self._paused = False
                     self.lane.transport.resume_reading()
+                if socket.closing or socket.closed:  # the session is ending: nothing to serve
+                    self._inbox.clear()
+                    break
                 packet = engineio_packet(data)
                 if packet is None:  # not Engine.IO at all: nothing above can answer it
                     self._inbox.clear()
@@ -208,8 +252,13 @@ class WebSocketIn(asyncio.Protocol):
                 except engineio_exceptions.SocketIsClosedError:
                     self._inbox.clear()
                     self.lane.transport.close()
-                except Exception:  # a client's garbage must not end the connection
-                    log.warning("bad packet from %s", socket.sid, exc_info=True)
+                except Exception as exc:
+                    # engine.io handles the application's errors itself: what comes out
+                    # of receive is a packet a client may not send (OPEN, PING, NOOP, a
+                    # type it does not know), and the protocol closes the session
+                    self._inbox.clear()
+                    self._fail(1002, f"invalid Engine.IO packet ({type(exc).__name__})")
+                    break
         finally:
             self._drainer = None
         if self._lost:
@@ -234,22 +283,22 @@ def engineio_packet(data: str | bytes) -> eio_packet.Packet | None:
     return packet if 0 <= packet.packet_type < len(eio_packet.packet_names) else None
 
 
-def take_over(ws, request, socket, lane) -> bool:
-    """Move an upgraded connection from aiohttp to a ``WebSocketIn``; False (and
-    nothing changed) when aiohttp already holds data of it, which stays on aiohttp's
-    own reading path."""
-    reader_queue = getattr(ws, "_reader", None)
+def take_over(request, reader: WebSocketIn) -> None:
+    """Move an upgraded connection from aiohttp to ``reader``, with the bytes the
+    client sent behind its request (aiohttp keeps them unparsed while no WebSocket
+    parser of its own is installed), then let aiohttp finish the request (its 101
+    response is written) and forget the connection."""
     protocol = request.protocol
-    if reader_queue is None or getattr(reader_queue, "_buffer", True) or protocol is None:
-        return False
-    transport = lane.transport
-    transport.set_protocol(WebSocketIn(socket, lane, ws._max_msg_size))
-    # aiohttp finishes this request without a close frame (write_eof would send one)
-    # and without closing the transport; then it forgets the connection.
-    ws._eof_sent = True
+    transport = reader.lane.transport
+    tail, protocol._message_tail = protocol._message_tail, b""
+    transport.set_protocol(reader)
+    # aiohttp ends this request's loop without closing the transport
     protocol._force_close = True
     asyncio.get_running_loop().call_soon(_release, protocol)
-    return True
+    # aiohttp pauses reading when a tail outgrows its buffer; ours reads on
+    transport.resume_reading()
+    if tail:
+        reader.data_received(tail)
 
 
 def _release(protocol) -> None:

@@ -3,6 +3,7 @@ tests can send any frame at all and read the server's frames in wire order."""
 
 import asyncio
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -11,6 +12,29 @@ import struct
 from server.ws_reader import unmask
 
 TEXT, BINARY, CLOSE, PING, PONG, CONTINUATION = 0x1, 0x2, 0x8, 0x9, 0xA, 0x0
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
+
+
+def frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True) -> bytes:
+    """One client frame as bytes (masked, as a client must, unless told otherwise)."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    mask_bit = 0x80 if masked else 0
+    n = len(payload)
+    if n < 126:
+        head += bytes([mask_bit | n])
+    elif n < 65536:
+        head += bytes([mask_bit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([mask_bit | 127]) + struct.pack("!Q", n)
+    if masked:
+        key = os.urandom(4)
+        head += key
+        payload = unmask(key, payload)  # XOR both ways
+    return head + payload
+
+
+def text_frame(text: str) -> bytes:
+    return frame(TEXT, text.encode())
 
 
 class RawWebSocket:
@@ -18,10 +42,23 @@ class RawWebSocket:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.open_packet: dict | None = None  # the Engine.IO OPEN packet's data
 
     @classmethod
-    async def open(cls, node, sock: socket.socket | None = None) -> "RawWebSocket":
-        """Connect to ``node`` (over ``sock`` when given, e.g. one with a tiny window)."""
+    async def open(
+        cls,
+        node,
+        sock: socket.socket | None = None,
+        *,
+        query: str = "EIO=4&transport=websocket",
+        behind: bytes = b"",
+        engineio_open: bool = True,
+    ) -> "RawWebSocket":
+        """Connect to ``node`` (over ``sock`` when given, e.g. one with a tiny window).
+
+        ``behind``: bytes sent in the same write as the handshake request, before any
+        answer. ``engineio_open``: read the Engine.IO OPEN packet (the first frame of a
+        fresh session; a long-polling session's upgrade gets none)."""
         if sock is None:
             port = int(node.base_url.rsplit(":", 1)[1])
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -30,32 +67,25 @@ class RawWebSocket:
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write(
             (
-                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
+                f"GET /socket.io/?{query} HTTP/1.1\r\nHost: x\r\n"
                 f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                 "Sec-WebSocket-Version: 13\r\n\r\n"
             ).encode()
+            + behind
         )
-        assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        accept = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
+        assert f"sec-websocket-accept: {accept.lower()}" in head.decode().lower(), head
         ws = cls(reader, writer)
-        opcode, data = await ws.frame()
-        assert opcode == TEXT and data.startswith(b"0")  # engine.io OPEN
+        if engineio_open:
+            opcode, data = await ws.frame()
+            assert opcode == TEXT and data.startswith(b"0")  # engine.io OPEN
+            ws.open_packet = json.loads(data[1:])
         return ws
 
     def send(self, opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True):
-        head = bytes([(0x80 if fin else 0) | opcode])
-        mask_bit = 0x80 if masked else 0
-        n = len(payload)
-        if n < 126:
-            head += bytes([mask_bit | n])
-        elif n < 65536:
-            head += bytes([mask_bit | 126]) + struct.pack("!H", n)
-        else:
-            head += bytes([mask_bit | 127]) + struct.pack("!Q", n)
-        if masked:
-            key = os.urandom(4)
-            head += key
-            payload = unmask(key, payload)  # XOR both ways
-        self.writer.write(head + payload)
+        self.writer.write(frame(opcode, payload, fin=fin, masked=masked))
 
     def send_text(self, text: str, **options) -> None:
         self.send(TEXT, text.encode(), **options)
@@ -81,7 +111,7 @@ class RawWebSocket:
         while True:
             opcode, data = await self.frame()
             if opcode == CLOSE:
-                assert struct.unpack("!H", data[:2])[0] == code
+                assert struct.unpack("!H", data[:2])[0] == code, data
                 break
         assert await asyncio.wait_for(self.reader.read(), 5) == b""
 

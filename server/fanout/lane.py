@@ -22,9 +22,7 @@ class Lane:
         "_on_overflow",
         "alive",
         "corker",
-        "last_seen",
         "max_buffer",
-        "next_ping",
         "pending",
         "transport",
     )
@@ -36,8 +34,6 @@ class Lane:
         self.max_buffer = max_buffer
         self.alive = True
         self.pending: list[bytes] = []
-        self.next_ping = 0.0
-        self.last_seen: float | None = None  # set once ws_reader reads the socket
         self.corker = corker
         self._on_overflow = on_overflow
 

@@ -19,10 +19,22 @@ export class RequestError extends Error {
   }
 }
 
+// WebSocket first where the browser has it: one connection, straight onto the
+// server's fast path, no HTTP round trips (and no sticky routing) for the common case.
+// Long-polling is the fallback, and the server upgrades it to WebSocket when it can:
+// without WebSocket at all the client starts on polling; a refused WebSocket
+// (a proxy that blocks it) moves on to polling at once (tryAllTransports).
+const TRANSPORTS = typeof WebSocket === "function" ? ["websocket", "polling"] : ["polling"];
+
 export class Connection {
   constructor(token) {
-    // websocket only: the server refuses long-polling (no sticky sessions needed)
-    this.socket = io({ transports: ["websocket"], auth: { token } });
+    this.socket = io({ transports: TRANSPORTS, tryAllTransports: true, auth: { token } });
+    // A proxy that holds the WebSocket handshake until the connect timeout ends in a
+    // connect_error without the server's answer (err.data): the next attempts go the
+    // long way, polling first and upgrading when the WebSocket does get through.
+    this.socket.on("connect_error", (error) => {
+      if (!error?.data) this.socket.io.opts.transports = ["polling", "websocket"];
+    });
   }
 
   /** emit "area:verb" and resolve with ack.data, or reject with a RequestError

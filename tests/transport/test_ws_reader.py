@@ -1,6 +1,7 @@
 """After the handshake a WebSocket leaves aiohttp for server/ws_reader.py: its frames
-(masked, fragmented, control) are read by our own protocol, and every way a
-connection can end still ends it — for that one connection only."""
+(masked, fragmented, control), and bytes sent right behind the handshake, are read by
+our own protocol; RFC 6455 and Engine.IO violations close that connection with 1002;
+every way a connection can end still ends it — for that one connection only."""
 
 import asyncio
 import gc
@@ -9,7 +10,7 @@ import struct
 import weakref
 
 from harness import eventually, running_node
-from raw_websocket import CLOSE, CONTINUATION, PING, PONG, TEXT, RawWebSocket
+from raw_websocket import CLOSE, CONTINUATION, PING, PONG, TEXT, RawWebSocket, frame, text_frame
 
 from server.app import SIO
 from server.ws_reader import WebSocketIn
@@ -139,3 +140,74 @@ async def test_a_closed_connection_is_freed_without_the_garbage_collector():
             await eventually(lambda: freed() is None, within=8)
         finally:
             gc.enable()
+
+
+async def test_invalid_close_frames_are_answered_with_1002_valid_ones_echoed(node):
+    """RFC 6455 §5.5.1 and §7.4: a close body is empty, or a 2-byte code a peer may
+    send followed by UTF-8; anything else is a protocol error, not a close to echo."""
+    person = await node.register("participant", name="Closer")
+    invalid = [b"\x03", *(struct.pack("!H", c) for c in (0, 999, 1004, 1005, 1006, 1015))]
+    invalid += [struct.pack("!H", c) for c in (2999, 5000, 65535)]
+    invalid += [struct.pack("!H", 1000) + b"bye \xff\xfe"]  # the reason is not UTF-8
+    for body in invalid:
+        ws = await RawWebSocket.open(node)
+        await ws.signed_in(person["token"])
+        ws.send(CLOSE, body)
+        await ws.closed_with(1002)
+        ws.writer.close()
+    valid = [
+        (b"", b""),
+        (struct.pack("!H", 1001) + "au revoir é".encode(), struct.pack("!H", 1001)),
+    ]
+    valid += [(struct.pack("!H", c), struct.pack("!H", c)) for c in (1000, 1011, 3000, 4999)]
+    for body, echoed in valid:
+        ws = await RawWebSocket.open(node)
+        await ws.signed_in(person["token"])
+        ws.send(CLOSE, body)
+        while (frame := await ws.frame())[0] != CLOSE:
+            pass
+        assert frame == (CLOSE, echoed)
+        assert await asyncio.wait_for(ws.reader.read(), 5) == b""
+        ws.writer.close()
+
+
+async def test_invalid_engineio_packets_close_the_session(node):
+    """A packet engine.io cannot take from a client (OPEN, PING, NOOP, a type that does
+    not exist) closes that session with 1002, as the Engine.IO protocol says."""
+    sio = node.app[SIO]
+    bystander = await node.client(name="Bystander")
+    for packet in ("0", "2", "2probe", "6", "8", ""):
+        person = await node.register("participant", name=f"Sends {packet!r}")
+        ws = await RawWebSocket.open(node)
+        await ws.signed_in(person["token"])
+        ws.send_text(packet)
+        await ws.closed_with(1002)
+        ws.writer.close()
+        await bystander.wait_left(lambda scope, pid, p=person: pid == p["person"]["id"])
+    await eventually(lambda: len(sio.eio.sockets) == 1)
+    # an UPGRADE on a WebSocket session is harmless: engine.io answers it with a NOOP
+    ws = await RawWebSocket.open(node)
+    ws.send_text("5")
+    assert await ws.text_starting("6") == "6"
+    ws.writer.close()
+    assert (await bystander.ok("chat:send", {"channel": "lobby", "text": "still here"}))["id"]
+
+
+async def test_bytes_sent_right_behind_the_handshake_are_read(node):
+    """A client may send its frames before it has the 101 and the OPEN packet: they
+    arrive with the request, and the one reading path reads them, in order."""
+    sio = node.app[SIO]
+    person = await node.register("participant", name="Eager")
+    behind = text_frame("40" + json.dumps({"token": person["token"]}))
+    behind += frame(PING, b"are you there")
+    behind += text_frame('421["chat:send",{"channel":"lobby","text":"first words"}]')
+    ws = await RawWebSocket.open(node, behind=behind)  # the OPEN packet comes first
+    try:
+        assert await ws.frame() == (PONG, b"are you there")
+        assert (await ws.text_starting("40")).startswith('40{"sid":')
+        ack = json.loads((await ws.text_starting("431"))[3:])
+        assert ack[0]["ok"] is True and ack[0]["data"]["text"] == "first words"
+        (socket,) = sio.eio.sockets.values()
+        assert isinstance(socket.lane.transport.get_protocol(), WebSocketIn)
+    finally:
+        ws.writer.close()
