@@ -487,6 +487,45 @@ MEDIA_UNAVAILABLE = _define(
 )  # fmt: skip
 
 
+# -- webinars: sessions, speakers, hands, registration (rooms/webinars/) ----------------------
+NOT_A_WEBINAR = _define(
+    "not_a_webinar", None, "that schedule item is not of kind `webinar`",
+    en="This programme entry is not a webinar.",
+    fr="Cette entrée du programme n’est pas un webinaire.",
+    de="Dieser Programmpunkt ist kein Webinar.",
+)  # fmt: skip
+NOT_IN_WEBINAR = _define(
+    "not_in_webinar", None, "join the webinar (`webinar:join`) first",
+    en="Join the webinar first.",
+    fr="Rejoignez d’abord le webinaire.",
+    de="Treten Sie zuerst dem Webinar bei.",
+)  # fmt: skip
+WEBINAR_ENDED = _define(
+    "webinar_ended", None, "the webinar has ended",
+    en="This webinar has ended.",
+    fr="Ce webinaire est terminé.",
+    de="Dieses Webinar ist beendet.",
+)  # fmt: skip
+WEBINAR_STATE = _define(
+    "webinar_state", None,
+    "not possible in the webinar's current state (e.g. going live from `scheduled`, "
+    "raising a hand before it is live)",
+    en="That is not possible at this point of the webinar.",
+    fr="Ce n’est pas possible à ce stade du webinaire.",
+    de="Das ist in dieser Phase des Webinars nicht möglich.",
+)  # fmt: skip
+# (webinar codes above; the helper of the webinar core adds its own here)
+
+# -- questions, polls and reactions of a webinar (rooms/webinars/qa.py, polls.py, reactions.py) ---
+# (their codes here)
+
+# -- the stage's media (rooms/media/stage*.py) ---------------------------------------------------
+# (their codes here)
+
+# -- presence lists, paged (booths, sessions) ----------------------------------------------------
+# (their codes here)
+
+
 def texts(language: str) -> dict[str, str]:
     """code -> what people read, in ``language`` (English for an unknown one)."""
     return {code: error.text(language) for code, error in CATALOG.items()}

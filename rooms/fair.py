@@ -29,6 +29,7 @@ from rooms.places import Places
 from rooms.presence import Presence
 from rooms.ratelimit import RateLimiter
 from rooms.visits import MediaHubs, Visits
+from rooms.webinars import Webinars
 
 A = TypeVar("A", bound=Area)
 
@@ -61,6 +62,7 @@ class Fair:
         self.visits = self.add(
             Visits(s, self.catalog, self.presence, self.chat, self.moderation, media)
         )
+        self.webinars = self.add(Webinars(s, self.catalog, self.places, self.presence))
         self.commands: dict[str, Command] = collect(self.areas)
         self.rates = RateLimiter(engine, s.limits)
 

@@ -9,7 +9,9 @@ place are exactly the sockets that hear about it:
                          presence scope its members are those sockets (rooms/people.py)
     booth:<booth id>     people inside a booth
     staff:<booth id>     that booth's staff while inside it (its knock queue)
-    session:<item id>    people in a programme session
+    session:<item id>    people in a programme session (a webinar's whole audience)
+    session-mods:<id>    a webinar's moderators in it; session-backstage:<id> its
+                         moderators, speakers and interpreters in it
     visit:<visit id>     people following a site visit
     call:<call id>       presence of a video call's sockets (member = sid)
     knock:<call id>      sockets knocking at a booth's call
@@ -44,6 +46,17 @@ def staff_room(booth_id: str) -> str:
 
 def session_room(session_id: str) -> str:
     return f"session:{session_id}"
+
+
+def session_moderators_room(session_id: str) -> str:
+    """A webinar's moderators (organizers included) while in it: hands, Q&A queue,
+    poll results before they are shown."""
+    return f"session-mods:{session_id}"
+
+
+def session_backstage_room(session_id: str) -> str:
+    """A webinar's moderators, speakers and interpreters while in it."""
+    return f"session-backstage:{session_id}"
 
 
 def visit_room(visit_id: str) -> str:

@@ -45,6 +45,8 @@ class Perm(StrEnum):
     CALL_HOST = "call.host"  # admit, decline, mute, remove, end
     VISIT_WATCH = "visit.watch"  # follow site visits, ask questions
     VISIT_HOST = "visit.host"  # schedule, run and end site visits
+    SESSION_MODERATE = "session.moderate"  # run a webinar: states, speakers, hands, Q&A, polls
+    SESSION_SPEAK = "session.speak"  # publish camera, microphone and screen on a webinar's stage
 
 
 EVERYONE = frozenset(ROLES)
@@ -58,7 +60,7 @@ _MODERATE = frozenset({
 })  # fmt: skip
 _ORGANIZE = frozenset({
     Perm.BOOTH_EDIT, Perm.PEOPLE_REINSTATE, Perm.PEOPLE_LIST, Perm.EVENT_EDIT,
-    Perm.INVITES_MANAGE, Perm.VISIT_HOST,
+    Perm.INVITES_MANAGE, Perm.VISIT_HOST, Perm.SESSION_MODERATE, Perm.SESSION_SPEAK,
 })  # fmt: skip
 
 ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
@@ -121,7 +123,25 @@ MESSAGE_AUTHOR = Scope(
     frozenset({Perm.CHAT_DELETE}),
     lambda person, author_id: person.id == author_id,  # resource: the author's id
 )
-SCOPES: tuple[Scope, ...] = (BOOTH_STAFF, CALL_HOST, MESSAGE_AUTHOR)
+SESSION_MODERATOR = Scope(
+    "session_moderator",
+    "moderator of this webinar: listed by an organizer among its moderators",
+    EVERYONE,
+    frozenset({Perm.SESSION_MODERATE, Perm.SESSION_SPEAK}),
+    lambda person, webinar: person.id in webinar.moderators,  # resource: the Webinar
+)
+SESSION_SPEAKER = Scope(
+    "session_speaker",
+    "speaker of this webinar: invited by a moderator, and accepted",
+    EVERYONE,
+    frozenset({Perm.SESSION_SPEAK}),
+    lambda person, webinar: (
+        (s := webinar.speakers.get(person.id)) is not None and s.state == "accepted"
+    ),  # resource: the Webinar
+)
+SCOPES: tuple[Scope, ...] = (
+    BOOTH_STAFF, CALL_HOST, MESSAGE_AUTHOR, SESSION_MODERATOR, SESSION_SPEAKER,
+)  # fmt: skip
 
 
 def granted(role: Role, perm: Perm) -> bool:

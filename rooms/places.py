@@ -168,6 +168,18 @@ class Places(Area):
         present = await self.presence.members(names.session_room(session_id))
         return SessionView(session=item, present=present)
 
+    async def enter_session_quietly(self, actor: Actor, session_id: str) -> None:
+        """Be in a session's room, presence and chat, without the list of who is there
+        (rooms/webinars/: an arrival must not cost the size of the audience)."""
+        where = self._where(actor)
+        if where.session_id != session_id:
+            await self._leave_session(actor, where)
+            where.session_id = session_id
+            await self.presence.enter(names.session_room(session_id), actor)
+
+    async def leave_session_quietly(self, actor: Actor) -> None:
+        await self._leave_session(actor, self._where(actor))
+
     @command("session:leave", Empty, Perm.SESSION_ATTEND)
     async def leave_session(self, actor: Actor, _: Empty) -> None:
         """Leave the session you are in."""

@@ -30,6 +30,7 @@ AREAS: dict[str, tuple[str, str]] = {
     "mod": ("moderation.md", "Moderation"),
     "call": ("calls.md", "Calls"),
     "visit": ("visits.md", "Site visits"),
+    "webinar": ("webinars.md", "Webinars"),
 }
 
 BLOCK = re.compile(

@@ -22,6 +22,7 @@ from rooms.permissions import Scope, granted, scopes_for
 STARTS = "2026-11-23T14:00:00+00:00"
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
 OWN_BOOTH, OTHER_BOOTH = "demo-b3", "demo-b1"  # the demo exhibitor invite staffs demo-b3
+WEBINAR = "demo-s1"  # the demo's first webinar
 NEVER_FINE = {"forbidden", "internal", "unknown_event", "invalid_payload"}
 
 
@@ -120,6 +121,9 @@ PAYLOADS: dict[str, Payload] = {
     "visit:end": _visit_ref,
     "visit:publish": lambda w, own: _offer(w, own),
     "visit:answered": lambda w, own: _answered(w, own),
+    "webinar:get": lambda w, own: _const({"session_id": WEBINAR}),
+    "webinar:join": lambda w, own: _const({"session_id": WEBINAR}),
+    "webinar:leave": lambda w, own: _const({}),
 }
 
 

@@ -112,5 +112,11 @@ def test_moderation_acts_downwards_only():
 
 
 def test_scopes_are_listed_with_their_meaning():
-    assert {s.name for s in SCOPES} == {"booth_staff", "call_host", "message_author"}
+    assert {s.name for s in SCOPES} == {
+        "booth_staff",
+        "call_host",
+        "message_author",
+        "session_moderator",
+        "session_speaker",
+    }
     assert all(s.meaning and s.grants for s in SCOPES)
