@@ -16,6 +16,8 @@ person plays (:func:`role_of`) and whether they moderate (:func:`moderates`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from msgspec import Struct
 
 from rooms import errors, names
@@ -67,6 +69,7 @@ class Webinars(Area):
         self.places = places
         self.presence = presence
         self._joined: dict[str, str] = {}  # sid -> the webinar that socket joined
+        self._listeners: list[Callable[[Webinar], Awaitable[None]]] = []
 
     # public: other parts of the webinar ask these ---------------------------------------
     def attending(self, actor: Actor) -> str | None:
@@ -88,6 +91,20 @@ class Webinars(Area):
             if not await records.put_new(session_id, webinar):  # another node was first
                 webinar = await records.get(session_id) or webinar
         return webinar
+
+    def on_changed(self, listener: Callable[[Webinar], Awaitable[None]]) -> None:
+        """``listener(webinar)`` runs on this node after every change :meth:`save`
+        makes (the stage's media follows who is on stage and who is muted)."""
+        self._listeners.append(listener)
+
+    async def save(self, webinar: Webinar) -> None:
+        """Store a changed webinar, tell everyone in it (``webinar:updated``) and this
+        node's listeners. Every change of the record goes through here."""
+        webinar.updated_at = self.now()
+        await self.records(webinar.event_id).put(webinar.id, webinar)
+        await self.outbox.emit(names.session_room(webinar.id), "webinar:updated", webinar)
+        for listener in self._listeners:
+            await listener(webinar)
 
     async def joined_webinar(self, actor: Actor, session_id: str) -> Webinar:
         """The webinar, provided this socket has joined it (else ``not_in_webinar``)."""
