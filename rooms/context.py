@@ -34,6 +34,9 @@ class Limits:
     call_create_rate_count: int = 10  # meetings and group rooms one person may create...
     call_create_rate_window: float = 600.0  # ...per this many seconds
     visit_guide_grace: float = 60.0  # seconds a dropped guide has to publish again
+    webinar_reminder_lead: float = 300.0  # seconds before a webinar starts: its reminder
+    webinar_reminder_interval: float = 10.0  # seconds between two looks at the schedule
+    webinar_hands_interval: float = 0.5  # seconds between two pushes of the hand queue
 
 
 class Outbox(Protocol):

@@ -515,6 +515,26 @@ WEBINAR_STATE = _define(
     de="Das ist in dieser Phase des Webinars nicht möglich.",
 )  # fmt: skip
 # (webinar codes above; the helper of the webinar core adds its own here)
+SPEAKER_NOT_FOUND = _define(
+    "speaker_not_found", None,
+    "that person is not an accepted speaker of this webinar (stage, mute), or not a "
+    "speaker at all (remove)",
+    en="This person is not a speaker of this webinar.",
+    fr="Cette personne n’est pas intervenante de ce webinaire.",
+    de="Diese Person ist keine Sprecherin bzw. kein Sprecher dieses Webinars.",
+)  # fmt: skip
+NO_INVITATION = _define(
+    "no_invitation", None, "you have no open invitation to speak in this webinar",
+    en="You have no open invitation to speak.",
+    fr="Vous n’avez pas d’invitation à intervenir en attente.",
+    de="Sie haben keine offene Einladung zum Sprechen.",
+)  # fmt: skip
+HAND_NOT_RAISED = _define(
+    "hand_not_raised", None, "that person's hand is not raised (any more)",
+    en="This hand is not raised any more.",
+    fr="Cette main n’est plus levée.",
+    de="Diese Hand ist nicht mehr gehoben.",
+)  # fmt: skip
 
 # -- questions, polls and reactions of a webinar (rooms/webinars/qa.py, polls.py, reactions.py) ---
 # (their codes here)

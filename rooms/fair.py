@@ -62,7 +62,7 @@ class Fair:
         self.visits = self.add(
             Visits(s, self.catalog, self.presence, self.chat, self.moderation, media)
         )
-        self.webinars = self.add(Webinars(s, self.catalog, self.places, self.presence))
+        self.webinars = self.add(Webinars(s, self.catalog, self.places, self.presence, self.people))
         self.commands: dict[str, Command] = collect(self.areas)
         self.rates = RateLimiter(engine, s.limits)
 

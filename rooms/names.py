@@ -12,6 +12,7 @@ place are exactly the sockets that hear about it:
     session:<item id>    people in a programme session (a webinar's whole audience)
     session-mods:<id>    a webinar's moderators in it; session-backstage:<id> its
                          moderators, speakers and interpreters in it
+    attend:<event id>:<session id>   a webinar's attendance (member = person; silent)
     visit:<visit id>     people following a site visit
     call:<call id>       presence of a video call's sockets (member = sid)
     knock:<call id>      sockets knocking at a booth's call
@@ -57,6 +58,19 @@ def session_moderators_room(session_id: str) -> str:
 def session_backstage_room(session_id: str) -> str:
     """A webinar's moderators, speakers and interpreters while in it."""
     return f"session-backstage:{session_id}"
+
+
+def attendance_scope(event_id: str, session_id: str) -> str:
+    """A webinar's audience for its attendance record (member = person, one session
+    per socket): a person's first socket in marks a join, their last one out a leave,
+    on any node (rooms/webinars/attendance.py). Nobody hears about its members."""
+    return f"attend:{event_id}:{session_id}"
+
+
+def attendance_of(scope: str) -> tuple[str, str]:
+    """``attend:<event>:<session>`` -> (event id, session id)."""
+    event_id, _, session_id = split(scope)[1].partition(":")
+    return event_id, session_id
 
 
 def visit_room(visit_id: str) -> str:
@@ -124,6 +138,7 @@ def history_stream(event_id: str, channel: str) -> str:
 CONTROL = "control"  # cluster-wide orders such as "close this person's sockets"
 FANOUT = "fanout"  # every node's Socket.IO emits, for the other nodes (server/fanout/cluster.py)
 SOCKET_ORDERS = "sockets"  # "close these sockets" (a person's oldest, past the cap)
+WEBINAR_ROLES = "webinar-roles"  # a person's part in a webinar changed: re-join its rooms
 
 
 def media_requests(node_id: str) -> str:

@@ -78,6 +78,13 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     visit_viewer_cap: Annotated[int, Meta(ge=0)] = 400  # video viewers, all visits together
     # seconds a guide whose connection dropped has to publish again; then the visit ends
     visit_guide_grace: Positive = 60.0
+    # webinars: a reminder push to each registered person this many seconds before the
+    # start (every node looks at the schedule every webinar_reminder_interval seconds;
+    # one of them sends it); the hand queue goes to moderators at most once per
+    # webinar_hands_interval seconds
+    webinar_reminder_lead: Positive = 300.0
+    webinar_reminder_interval: Positive = 10.0
+    webinar_hands_interval: Annotated[float, Meta(ge=0)] = 0.5
     visit_media: list[
         MediaFeed
     ] = []  # feeds hosts may stream: "name=rtsp://..." or "name=/path.ts"
@@ -153,6 +160,9 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
             join_invite_rate_count=self.join_invite_rate_count,
             join_rate_window=self.join_rate_window,
             visit_guide_grace=self.visit_guide_grace,
+            webinar_reminder_lead=self.webinar_reminder_lead,
+            webinar_reminder_interval=self.webinar_reminder_interval,
+            webinar_hands_interval=self.webinar_hands_interval,
         )
 
     def ice(self) -> IceConfig:
