@@ -6,7 +6,7 @@ number drawn from the engine's atomic counter when the hand goes up, so every no
 sees the same queue.
 
 The queue goes to the moderators only (room ``session-mods:<id>``), coalesced: after a
-change, at most one ``webinar:hands`` per ``webinar_hands_interval`` seconds per node,
+change, at most one ``webinar:hand_queue`` per ``webinar_hands_interval`` seconds per node,
 however many hands go up meanwhile. The person whose hand it is hears about their own
 hand (``webinar:hand``, all their tabs).
 """
@@ -225,7 +225,7 @@ class Hands(Part):
             webinar = await self.webinars.webinar(event_id, session_id)
             queue = await self.queue(webinar, PUSHED_HANDS)
             room = names.session_moderators_room(session_id)
-            await self.outbox.emit(room, "webinar:hands", queue)
+            await self.outbox.emit(room, "webinar:hand_queue", queue)
         except Exception:
             log.exception("pushing the hand queue of %s failed", session_id)
 

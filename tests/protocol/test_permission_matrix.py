@@ -23,6 +23,7 @@ STARTS = "2026-11-23T14:00:00+00:00"
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
 OWN_BOOTH, OTHER_BOOTH = "demo-b3", "demo-b1"  # the demo exhibitor invite staffs demo-b3
 WEBINAR = "demo-s1"  # the demo's first webinar
+OTHER_WEBINAR = "demo-s2"  # one the actor never moderates
 NEVER_FINE = {"forbidden", "internal", "unknown_event", "invalid_payload"}
 
 
@@ -56,6 +57,14 @@ class World:
 
     async def session(self) -> str:
         return (await self.actor.ok("lobby:state"))["schedule"][0]["id"]
+
+    async def webinar(self, own: bool) -> str:
+        """A webinar the actor moderates (the organizer lists them), or one they don't."""
+        if not own:
+            return OTHER_WEBINAR
+        who = {"person_id": self.actor.person["id"], "role": "moderator"}
+        await self.organizer.ok("webinar:assign", {"session_id": WEBINAR, **who})
+        return WEBINAR
 
 
 Payload = Callable[[World, bool], Awaitable[dict]]
@@ -124,6 +133,26 @@ PAYLOADS: dict[str, Payload] = {
     "webinar:get": lambda w, own: _const({"session_id": WEBINAR}),
     "webinar:join": lambda w, own: _const({"session_id": WEBINAR}),
     "webinar:leave": lambda w, own: _const({}),
+    # the webinar core (rooms/webinars/: sessions, roles, speakers, hands, registration)
+    "webinar:assign": lambda w, own: _moderated(w, own, role="interpreter", language="fr"),
+    "webinar:unassign": lambda w, own: _moderated(w, own, role="interpreter"),
+    "webinar:set_state": lambda w, own: _moderated(w, own, state="backstage"),
+    "webinar:configure": lambda w, own: _moderated(w, own, qa_premoderated=True),
+    "webinar:set_timer": lambda w, own: _moderated(w, own, minutes=5),
+    "webinar:people": lambda w, own: _moderated(w, own),
+    "webinar:invite_speaker": lambda w, own: _moderated(w, own, person=True),
+    "webinar:answer": lambda w, own: _const({"session_id": WEBINAR, "accept": True}),
+    "webinar:stage": lambda w, own: _moderated(w, own, person=True, on_stage=False),
+    "webinar:mute": lambda w, own: _moderated(w, own, person=True, muted=True),
+    "webinar:remove_speaker": lambda w, own: _moderated(w, own, person=True),
+    "webinar:raise_hand": lambda w, own: _const({"session_id": WEBINAR}),
+    "webinar:lower_hand": lambda w, own: _const({"session_id": WEBINAR}),
+    "webinar:hands": lambda w, own: _moderated(w, own),
+    "webinar:invite_hand": lambda w, own: _moderated(w, own, person=True),
+    "webinar:register": lambda w, own: _const({"session_id": WEBINAR}),
+    "webinar:unregister": lambda w, own: _const({"session_id": WEBINAR}),
+    "webinar:registrations": lambda w, own: _moderated(w, own),
+    "webinar:agenda": lambda w, own: _const({}),
 }
 
 
@@ -133,6 +162,13 @@ async def _const(payload: dict) -> dict:
 
 async def _session(w: World) -> dict:
     return {"session_id": await w.session()}
+
+
+async def _moderated(w: World, own: bool, person: bool = False, **extra) -> dict:
+    """A webinar command on the actor's own webinar, or on one they don't moderate;
+    ``person``: about someone else (the other person)."""
+    about = {"person_id": w.other.person["id"]} if person or "role" in extra else {}
+    return {"session_id": await w.webinar(own), **about, **extra}
 
 
 async def _target(w: World, **extra) -> dict:

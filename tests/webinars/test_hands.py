@@ -44,7 +44,7 @@ async def test_raise_lower_and_the_queue_in_order(node):
     assert (await people[2].wait_for("webinar:hand", lambda h: not h["raised"]))["raised"] is False
     queue = await mod.ok("webinar:hands", {"session_id": WEBINAR})
     assert [h["person"]["id"] for h in queue["hands"]] == [people[0].person["id"]]
-    await mod.wait_for("webinar:hands", lambda q: q["count"] == 1)
+    await mod.wait_for("webinar:hand_queue", lambda q: q["count"] == 1)
     # the audience does not see the queue
     await people[0].refused("webinar:hands", {"session_id": WEBINAR}, "forbidden")
     await mod.refused("webinar:hands", {"session_id": OTHER_WEBINAR}, "forbidden")
@@ -91,10 +91,10 @@ async def test_a_burst_of_hands_reaches_moderators_as_few_pushes(node):
         await joined(person)
     organizer.pushes.clear()
     await asyncio.gather(*(p.ok("webinar:raise_hand", {"session_id": WEBINAR}) for p in people))
-    last = await organizer.wait_for("webinar:hands", lambda q: q["count"] == 30)
+    last = await organizer.wait_for("webinar:hand_queue", lambda q: q["count"] == 30)
     assert len({h["person"]["id"] for h in last["hands"]}) == 30
-    pushes = organizer.received("webinar:hands")
+    pushes = organizer.received("webinar:hand_queue")
     # one at once, then at most one per interval (0.5 s): far fewer than 30
     assert len(pushes) <= 5, [q["count"] for q in pushes]
     # the audience never gets the queue
-    assert not any(p.received("webinar:hands") for p in people)
+    assert not any(p.received("webinar:hand_queue") for p in people)

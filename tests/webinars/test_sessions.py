@@ -128,7 +128,7 @@ async def test_a_person_assigned_while_in_the_webinar_moves_into_its_rooms_on_ev
     await joined(raiser)
     await raiser.ok("webinar:raise_hand", {"session_id": WEBINAR})
     for tab in (person, second):
-        await tab.wait_for("webinar:hands", lambda q: q["count"] == 1)
+        await tab.wait_for("webinar:hand_queue", lambda q: q["count"] == 1)
         assert in_room(node, tab, names.session_backstage_room(WEBINAR))
     # unassigned: out of the room again
     await organizer.ok(
@@ -143,9 +143,9 @@ async def test_a_person_assigned_while_in_the_webinar_moves_into_its_rooms_on_ev
     other = await node.client(name="Second Raiser")
     await joined(other)
     await other.ok("webinar:raise_hand", {"session_id": WEBINAR})
-    await organizer.wait_for("webinar:hands", lambda q: q["count"] == 2)
-    assert not person.received("webinar:hands")
-    assert not second.received("webinar:hands")
+    await organizer.wait_for("webinar:hand_queue", lambda q: q["count"] == 2)
+    assert not person.received("webinar:hand_queue")
+    assert not second.received("webinar:hand_queue")
 
 
 async def test_states_move_one_way_and_record_their_times(node):
@@ -215,7 +215,7 @@ async def test_ending_takes_speakers_off_stage_and_lowers_every_hand(node):
     ended = await organizer.ok("webinar:set_state", {"session_id": WEBINAR, "state": "ended"})
     assert not ended["speakers"][speaker.person["id"]]["on_stage"]
     assert (await organizer.ok("webinar:hands", {"session_id": WEBINAR}))["count"] == 0
-    await organizer.wait_for("webinar:hands", lambda q: q["count"] == 0)
+    await organizer.wait_for("webinar:hand_queue", lambda q: q["count"] == 0)
 
 
 async def test_configure_sets_capacity_and_premoderation_and_leaves_the_rest(node):
