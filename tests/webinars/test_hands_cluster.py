@@ -125,7 +125,7 @@ async def test_one_reminder_for_the_cluster_and_roles_move_sockets_on_the_other_
     node_a, node_b = cluster
     async with aiohttp.ClientSession() as http:
         organizer = await join(http, node_a, "Org", "organizer")
-        starts = datetime.now(UTC) + timedelta(seconds=2.5)
+        starts = datetime.now(UTC) + timedelta(minutes=10)  # not due: nobody reminded yet
         item = {
             "kind": "webinar",
             "title": "Bald geht es los",
@@ -145,6 +145,10 @@ async def test_one_reminder_for_the_cluster_and_roles_move_sockets_on_the_other_
         tabs = [person, tab]
         try:
             await person.ok("webinar:register", {"session_id": session_id})
+            # moved to start in 2 s: due now (the lead is 3 s)
+            soon = {"starts_at": (datetime.now(UTC) + timedelta(seconds=2)).isoformat()}
+            async with http.patch(f"{url}/{session_id}", json=soon, headers=headers) as resp:
+                assert resp.status == 200, await resp.text()
             for t in tabs:
                 await t.wait_for("webinar:reminder")
             deadline = time.monotonic() + 1.0  # ten more scans on each node

@@ -83,8 +83,13 @@ async def test_registered_people_are_reminded_once_before_the_start():
         registered = await node.client(name="Registered")
         await registered.ok("webinar:register", {"session_id": session_id})
         bystander = await node.client(name="Bystander")
-        later = await soon_webinar(node, organizer, 2.5)  # due at once
+        later = await soon_webinar(node, organizer, 600)
         await registered.ok("webinar:register", {"session_id": later})
+        soon = {"starts_at": (datetime.now(UTC) + timedelta(seconds=2)).isoformat()}
+        status, _ = await node.request(
+            "PATCH", f"/api/events/demo/schedule/{later}", organizer.token, json=soon
+        )
+        assert status == 200  # moved: due now (the lead is 3 s)
         reminder = await registered.wait_for("webinar:reminder")
         assert reminder["session_id"] == later and reminder["event_id"] == "demo"
         assert reminder["title"] == "Rappel : démarrage imminent"
