@@ -34,6 +34,14 @@ class Limits:
     call_create_rate_count: int = 10  # meetings and group rooms one person may create...
     call_create_rate_window: float = 600.0  # ...per this many seconds
     visit_guide_grace: float = 60.0  # seconds a dropped guide has to publish again
+    # webinars: questions, polls and reactions (rooms/webinars/qa.py, polls.py, reactions.py)
+    qa_rate_count: int = 5  # questions one person may ask...
+    qa_rate_window: float = 60.0  # ...per this many seconds (0 count: off)
+    qa_max_questions: int = 2000  # questions of one webinar
+    poll_max_polls: int = 100  # polls of one webinar
+    reaction_rate_count: int = 5  # reactions one person may send...
+    reaction_rate_window: float = 1.0  # ...per this many seconds (0 count: off)
+    engage_push_interval: float = 1.0  # seconds per aggregated push (results, reactions, votes)
 
 
 class Outbox(Protocol):
