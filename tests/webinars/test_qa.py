@@ -160,3 +160,37 @@ async def test_bad_input_and_the_wrong_place(node):
         await asker.ok("qa:ask", ask)
     await asker.refused("qa:ask", ask, "rate_limited")
     assert asker.sio.connected
+
+
+async def test_questions_csv_for_moderators_with_authors_and_formulas_escaped(node):
+    import csv
+    import io
+
+    asker = await joined(node, name="Zoë Müller")
+    q = await asker.ok(
+        "qa:ask", {"session_id": WEBINAR, "text": "=HYPERLINK(1)", "anonymous": True}
+    )
+    voter = await joined(node)
+    await voter.ok("qa:upvote", {"session_id": WEBINAR, "question_id": q["id"]})
+    path = f"/api/events/demo/sessions/{WEBINAR}/questions.csv"
+    org = await node.register("organizer")
+    status, body = await node.request("GET", path, token=org["token"])
+    assert status == 200 and body.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows == [
+        {
+            "question_id": q["id"],
+            "asked_at": rows[0]["asked_at"],
+            "text": "'=HYPERLINK(1)",
+            "author": "Zoë Müller (ACME SA)",
+            "author_id": asker.person["id"],
+            "anonymous": "True",
+            "state": "visible",
+            "answered": "False",
+            "votes": "1",
+        }
+    ]
+    participant = await node.register("participant")
+    status, body = await node.request("GET", path, token=participant["token"])
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    assert (await node.request("GET", path))[0] == 401
