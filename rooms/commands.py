@@ -45,6 +45,14 @@ CALL_CREATE = RateClass(
     "new calls",
 )
 
+QA_ASK = RateClass("qa_ask", lambda lim: lim.qa_rate_count, lambda lim: lim.qa_rate_window, "questions")  # fmt: skip
+REACTION = RateClass(
+    "reaction",
+    lambda lim: lim.reaction_rate_count,
+    lambda lim: lim.reaction_rate_window,
+    "reactions",
+)
+
 
 @dataclass(frozen=True)
 class Spec:

@@ -37,6 +37,14 @@ class Limits:
     webinar_reminder_lead: float = 300.0  # seconds before a webinar starts: its reminder
     webinar_reminder_interval: float = 10.0  # seconds between two looks at the schedule
     webinar_hands_interval: float = 0.5  # seconds between two pushes of the hand queue
+    # webinars: questions, polls and reactions (rooms/webinars/qa.py, polls.py, reactions.py)
+    qa_rate_count: int = 5  # questions one person may ask...
+    qa_rate_window: float = 60.0  # ...per this many seconds (0 count: off)
+    qa_max_questions: int = 2000  # questions of one webinar
+    poll_max_polls: int = 100  # polls of one webinar
+    reaction_rate_count: int = 5  # reactions one person may send...
+    reaction_rate_window: float = 1.0  # ...per this many seconds (0 count: off)
+    engage_push_interval: float = 1.0  # seconds per aggregated push (results, reactions, votes)
 
 
 class Outbox(Protocol):

@@ -537,7 +537,55 @@ HAND_NOT_RAISED = _define(
 )  # fmt: skip
 
 # -- questions, polls and reactions of a webinar (rooms/webinars/qa.py, polls.py, reactions.py) ---
-# (their codes here)
+QA_QUESTION_NOT_FOUND = _define(
+    "qa_question_not_found", 404,
+    "no such question in that webinar (or one you may not see: pending or hidden)",
+    en="This question no longer exists.",
+    fr="Cette question n’existe plus.",
+    de="Diese Frage gibt es nicht mehr.",
+)  # fmt: skip
+QA_FULL = _define(
+    "qa_full", None, "the webinar has `qa_max_questions` questions already",
+    en="This webinar takes no more questions.",
+    fr="Ce webinaire n’accepte plus de questions.",
+    de="Dieses Webinar nimmt keine weiteren Fragen an.",
+)  # fmt: skip
+POLL_NOT_FOUND = _define(
+    "poll_not_found", 404, "no such poll in that webinar (or a draft, for the audience)",
+    en="This poll no longer exists.",
+    fr="Ce sondage n’existe plus.",
+    de="Diese Umfrage gibt es nicht mehr.",
+)  # fmt: skip
+POLL_STATE = _define(
+    "poll_state", None,
+    "not possible in the poll's state: editing, opening or deleting a poll that is not a "
+    "draft, voting in one that is not open, closing one that is not open",
+    en="That is not possible at this point of the poll.",
+    fr="Ce n’est pas possible à ce stade du sondage.",
+    de="Das ist in dieser Phase der Umfrage nicht möglich.",
+)  # fmt: skip
+POLL_CHOICE = _define(
+    "poll_choice", None,
+    "the chosen options do not fit the poll: an index out of range, one twice, or not "
+    "exactly one in a single-choice poll",
+    en="Please check your choice.",
+    fr="Veuillez vérifier votre choix.",
+    de="Bitte prüfen Sie Ihre Auswahl.",
+)  # fmt: skip
+POLL_BALLOT = _define(
+    "poll_ballot", None,
+    "an anonymous poll: you voted already and changing the vote needs the `ballot` token "
+    "your first vote returned (or the token given is not one of this poll's ballots)",
+    en="Your vote in this anonymous poll cannot be changed from this device.",
+    fr="Votre vote à ce sondage anonyme ne peut pas être modifié depuis cet appareil.",
+    de="Ihre Stimme in dieser anonymen Umfrage kann von diesem Gerät aus nicht geändert werden.",
+)  # fmt: skip
+POLL_FULL = _define(
+    "poll_full", None, "the webinar has `poll_max_polls` polls already",
+    en="This webinar takes no more polls.",
+    fr="Ce webinaire n’accepte plus de sondages.",
+    de="Dieses Webinar nimmt keine weiteren Umfragen an.",
+)  # fmt: skip
 
 # -- the stage's media (rooms/media/stage*.py) ---------------------------------------------------
 # (their codes here)

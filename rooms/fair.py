@@ -30,6 +30,9 @@ from rooms.presence import Presence
 from rooms.ratelimit import RateLimiter
 from rooms.visits import MediaHubs, Visits
 from rooms.webinars import Webinars
+from rooms.webinars.polls import Polls
+from rooms.webinars.qa import QA
+from rooms.webinars.reactions import Reactions
 
 A = TypeVar("A", bound=Area)
 
@@ -63,6 +66,9 @@ class Fair:
             Visits(s, self.catalog, self.presence, self.chat, self.moderation, media)
         )
         self.webinars = self.add(Webinars(s, self.catalog, self.places, self.presence, self.people))
+        self.qa = self.add(QA(s, self.webinars, self.moderation))
+        self.polls = self.add(Polls(s, self.webinars))
+        self.reactions = self.add(Reactions(s, self.webinars))
         self.commands: dict[str, Command] = collect(self.areas)
         self.rates = RateLimiter(engine, s.limits)
 

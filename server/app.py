@@ -23,6 +23,7 @@ from server.engines.memory import MemoryEngine
 from server.fanout.install import install_lanes
 from server.gateway import Gateway
 from server.http_api import HttpApi, errors_as_json
+from server.http_webinar_exports import WebinarExports
 from server.http_webinars import WebinarHttp
 from server.managers import make_manager
 from server.metrics import METRICS, Metrics
@@ -151,6 +152,7 @@ async def build_app(settings: Settings) -> web.Application:
     api = HttpApi(fair, tokens, admin_key, settings.base_url(), settings.trusted_proxies)
     app.add_routes(api.routes())
     app.add_routes(WebinarHttp(api).routes())
+    app.add_routes(WebinarExports(api).routes())
     sio.attach(app)
     app.add_routes(static_routes(static_root(settings)))
     app[DEMO_INVITES] = await seed_demo(fair, secret.encode()) if settings.demo else {}

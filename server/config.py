@@ -85,6 +85,14 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     webinar_reminder_lead: Positive = 300.0
     webinar_reminder_interval: Positive = 10.0
     webinar_hands_interval: Annotated[float, Meta(ge=0)] = 0.5
+    # webinars: questions, polls and reactions
+    qa_rate_count: Annotated[int, Meta(ge=0)] = 5
+    qa_rate_window: Positive = 60.0
+    qa_max_questions: Annotated[int, Meta(ge=1)] = 2000
+    poll_max_polls: Annotated[int, Meta(ge=1)] = 100
+    reaction_rate_count: Annotated[int, Meta(ge=0)] = 5
+    reaction_rate_window: Positive = 1.0
+    engage_push_interval: Annotated[float, Meta(ge=0.05, le=60)] = 1.0
     visit_media: list[
         MediaFeed
     ] = []  # feeds hosts may stream: "name=rtsp://..." or "name=/path.ts"
@@ -163,6 +171,13 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
             webinar_reminder_lead=self.webinar_reminder_lead,
             webinar_reminder_interval=self.webinar_reminder_interval,
             webinar_hands_interval=self.webinar_hands_interval,
+            qa_rate_count=self.qa_rate_count,
+            qa_rate_window=self.qa_rate_window,
+            qa_max_questions=self.qa_max_questions,
+            poll_max_polls=self.poll_max_polls,
+            reaction_rate_count=self.reaction_rate_count,
+            reaction_rate_window=self.reaction_rate_window,
+            engage_push_interval=self.engage_push_interval,
         )
 
     def ice(self) -> IceConfig:

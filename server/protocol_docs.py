@@ -31,6 +31,9 @@ AREAS: dict[str, tuple[str, str]] = {
     "call": ("calls.md", "Calls"),
     "visit": ("visits.md", "Site visits"),
     "webinar": ("webinars.md", "Webinars"),
+    "qa": ("questions.md", "Questions"),
+    "poll": ("polls.md", "Polls"),
+    "reaction": ("reactions.md", "Reactions"),
 }
 
 BLOCK = re.compile(

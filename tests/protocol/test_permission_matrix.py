@@ -153,7 +153,50 @@ PAYLOADS: dict[str, Payload] = {
     "webinar:unregister": lambda w, own: _const({"session_id": WEBINAR}),
     "webinar:registrations": lambda w, own: _moderated(w, own),
     "webinar:agenda": lambda w, own: _const({}),
+    # questions, polls and reactions (rooms/webinars/qa.py, polls.py, reactions.py)
+    "qa:ask": lambda w, own: _const({"session_id": WEBINAR, "text": "Matrix?"}),
+    "qa:upvote": lambda w, own: _const({"session_id": WEBINAR, "question_id": "q-none"}),
+    "qa:list": lambda w, own: _const({"session_id": WEBINAR}),
+    "qa:approve": lambda w, own: _question(w, own),
+    "qa:hide": lambda w, own: _question(w, own),
+    "qa:answer": lambda w, own: _question(w, own),
+    "qa:pin": lambda w, own: _question(w, own),
+    "poll:create": lambda w, own: _poll_draft(w, own),
+    "poll:update": lambda w, own: _poll(w, own, question="Changed?"),
+    "poll:delete": lambda w, own: _poll(w, own),
+    "poll:open": lambda w, own: _poll(w, own),
+    "poll:close": lambda w, own: _poll(w, own),
+    "poll:show_results": lambda w, own: _poll(w, own, shown=True),
+    "poll:vote": lambda w, own: _const({"session_id": WEBINAR, "poll_id": "p-x", "options": [0]}),
+    "poll:list": lambda w, own: _const({"session_id": WEBINAR}),
+    "reaction:send": lambda w, own: _const({"session_id": WEBINAR, "kind": "applause"}),
 }
+
+
+async def _moderated_webinar(w: World, own: bool) -> str:
+    """A webinar the actor moderates (listed among its moderators), or one it does not."""
+    if not own:
+        return "demo-s2"
+    webinars = w.node.fair.webinars
+    webinar = await webinars.webinar("demo", WEBINAR)
+    if w.actor.person["id"] not in webinar.moderators:
+        webinar.moderators.append(w.actor.person["id"])
+        await webinars.save(webinar)
+    return WEBINAR
+
+
+async def _question(w: World, own: bool) -> dict:
+    return {"session_id": await _moderated_webinar(w, own), "question_id": "q-none"}
+
+
+async def _poll_draft(w: World, own: bool) -> dict:
+    session_id = await _moderated_webinar(w, own)
+    return {"session_id": session_id, "question": "Matrix?", "options": ["A", "B"]}
+
+
+async def _poll(w: World, own: bool, **extra) -> dict:
+    draft = await w.organizer.ok("poll:create", await _poll_draft(w, True))
+    return {"session_id": await _moderated_webinar(w, own), "poll_id": draft["id"], **extra}
 
 
 async def _const(payload: dict) -> dict:
