@@ -56,11 +56,11 @@ _ATTEND = frozenset({
 })  # fmt: skip
 _MODERATE = frozenset({
     Perm.LOBBY_ANNOUNCE, Perm.CHAT_DELETE, Perm.PEOPLE_MUTE, Perm.PEOPLE_REMOVE,
-    Perm.CALL_CREATE_GROUP,
+    Perm.CALL_CREATE_GROUP, Perm.SESSION_MODERATE, Perm.SESSION_SPEAK,
 })  # fmt: skip
 _ORGANIZE = frozenset({
     Perm.BOOTH_EDIT, Perm.PEOPLE_REINSTATE, Perm.PEOPLE_LIST, Perm.EVENT_EDIT,
-    Perm.INVITES_MANAGE, Perm.VISIT_HOST, Perm.SESSION_MODERATE, Perm.SESSION_SPEAK,
+    Perm.INVITES_MANAGE, Perm.VISIT_HOST,
 })  # fmt: skip
 
 ROLE_GRANTS: dict[Role, frozenset[Perm]] = {
@@ -125,7 +125,8 @@ MESSAGE_AUTHOR = Scope(
 )
 SESSION_MODERATOR = Scope(
     "session_moderator",
-    "moderator of this webinar: listed by an organizer among its moderators",
+    "moderator of this webinar: listed among its moderators (the event's moderators and "
+    "organizers moderate every webinar by their role)",
     EVERYONE,
     frozenset({Perm.SESSION_MODERATE, Perm.SESSION_SPEAK}),
     lambda person, webinar: person.id in webinar.moderators,  # resource: the Webinar

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from rooms.fair import Fair
-from rooms.models import Booth, Event, Hall, Link, Person, ScheduleItem, Visit
+from rooms.models import Booth, Event, Hall, Link, ScheduleItem, Visit
 from rooms.people import InviteRequest
-from rooms.webinars.records import Webinar
 
 EVENT_ID = "demo"
 
@@ -50,19 +49,6 @@ BOOTHS = [
 ]
 
 ROLES = ("participant", "exhibitor", "moderator", "organizer")
-
-# the demo's webinar moderator: listed among the moderators of both demo webinars
-DEMO_MODERATOR = Person(
-    id="demo-moderator",
-    event_id=EVENT_ID,
-    role="moderator",
-    name="Mona Moderator",
-    company="CCI France Allemagne",
-    country="FR",
-    sector="Public",
-    language="fr",
-)
-DEMO_WEBINARS = ("demo-s1", "demo-s2")
 
 
 def _schedule(today: datetime) -> list[ScheduleItem]:
@@ -127,10 +113,6 @@ async def seed_demo(fair: Fair, secret: bytes) -> dict[str, str]:
                 session_id=item.id,
             )
             await fair.visits.records(EVENT_ID).put_new(visit.id, visit)
-    await fair.people.people(EVENT_ID).put_new(DEMO_MODERATOR.id, DEMO_MODERATOR)
-    for session_id in DEMO_WEBINARS:
-        webinar = Webinar(id=session_id, event_id=EVENT_ID, moderators=[DEMO_MODERATOR.id])
-        await fair.webinars.records(EVENT_ID).put_new(session_id, webinar)
     codes = {}
     for role in ROLES:
         req = InviteRequest(

@@ -67,7 +67,8 @@ TIMER_MAX_MINUTES = 600
 
 
 def moderates(person: Person, webinar: Webinar) -> bool:
-    """Organizers, and the people listed among the webinar's moderators."""
+    """The event's moderators and organizers (by role), and the people an organizer
+    lists among this webinar's moderators (an ambassador, a chamber's guest)."""
     return allows(person, Perm.SESSION_MODERATE, (SESSION_MODERATOR, webinar))
 
 

@@ -11,7 +11,6 @@ from harness import eventually
 
 from rooms import names
 from server.app import SIO
-from server.demo import DEMO_MODERATOR
 
 
 def in_room(node, client, room: str) -> bool:
@@ -20,12 +19,20 @@ def in_room(node, client, room: str) -> bool:
     return client.sio.get_sid() in {sid for sid, _ in members}
 
 
-async def test_demo_seeds_its_moderator_for_both_webinars(node):
+async def test_the_events_moderators_moderate_every_webinar_a_listed_person_only_theirs(node):
     organizer = await node.client("organizer")
+    event_moderator = await node.client("moderator")
+    listed = await moderator_of(node, organizer)  # a participant listed for demo-s1 only
     for session_id in (WEBINAR, OTHER_WEBINAR):
-        view = await organizer.ok("webinar:get", {"session_id": session_id})
-        assert view["webinar"]["moderators"] == [DEMO_MODERATOR.id]
+        view = await event_moderator.ok("webinar:get", {"session_id": session_id})
+        assert view["role"] == "moderator"
         assert view["server_now"] == pytest.approx(time.time(), abs=5)
+        await event_moderator.ok("webinar:set_timer", {"session_id": session_id, "minutes": 5})
+    assert (await listed.ok("webinar:get", {"session_id": WEBINAR}))["role"] == "moderator"
+    assert (await listed.ok("webinar:get", {"session_id": OTHER_WEBINAR}))["role"] == "audience"
+    await listed.refused(
+        "webinar:set_timer", {"session_id": OTHER_WEBINAR, "minutes": 5}, "forbidden"
+    )
 
 
 async def test_only_organizers_list_moderators_and_moderators_list_interpreters(node):
