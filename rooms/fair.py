@@ -30,6 +30,7 @@ from rooms.presence import Presence
 from rooms.ratelimit import RateLimiter
 from rooms.visits import MediaHubs, Visits
 from rooms.webinars import Webinars
+from rooms.webinars.stage import Stage
 
 A = TypeVar("A", bound=Area)
 
@@ -63,6 +64,7 @@ class Fair:
             Visits(s, self.catalog, self.presence, self.chat, self.moderation, media)
         )
         self.webinars = self.add(Webinars(s, self.catalog, self.places, self.presence))
+        self.stage = self.add(Stage(s, self.webinars, self.presence, media))
         self.commands: dict[str, Command] = collect(self.areas)
         self.rates = RateLimiter(engine, s.limits)
 
