@@ -31,6 +31,11 @@ AREAS: dict[str, tuple[str, str]] = {
     "call": ("calls.md", "Calls"),
     "visit": ("visits.md", "Site visits"),
     "webinar": ("webinars.md", "Webinars"),
+    # an area documented on several pages: its commands by full name (before the prefix)
+    "webinar:publish": ("stage.md", "Webinar stage"),
+    "webinar:unpublish": ("stage.md", "Webinar stage"),
+    "webinar:watch": ("stage.md", "Webinar stage"),
+    "webinar:unwatch": ("stage.md", "Webinar stage"),
 }
 
 BLOCK = re.compile(
@@ -39,6 +44,8 @@ BLOCK = re.compile(
 
 
 def page_of(command: str) -> str:
+    if command in AREAS:
+        return AREAS[command][0]
     prefix = command.partition(":")[0]
     if prefix not in AREAS:
         raise ValueError(
@@ -79,7 +86,7 @@ def permission_matrix(commands: Mapping[str, Command]) -> str:
     for command in commands.values():
         by_page[page_of(command.name)].append(command)
     rows = []
-    for page, title in AREAS.values():
+    for page, title in dict.fromkeys(AREAS.values()):
         for i, c in enumerate(by_page[page]):
             area = f"[{title}]({page})" if i == 0 else ""
             link = f"[`{c.name}`]({page}#{anchor(c.name)})"

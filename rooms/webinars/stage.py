@@ -102,6 +102,15 @@ class Stage(Area):
             raise errors.MEDIA_UNAVAILABLE("this server streams no video")
         return self.media
 
+    async def _speaking(self, actor: Actor, session_id: str) -> Webinar:
+        webinar = await self.webinars.webinar(actor.event_id, session_id)
+        require(
+            actor.person, Perm.SESSION_SPEAK, (SESSION_MODERATOR, webinar),
+            (SESSION_SPEAKER, webinar),
+            message="only this webinar's moderators and accepted speakers may publish",
+        )  # fmt: skip
+        return webinar
+
     @staticmethod
     def _offer(desc: SessionDescription) -> dict:
         if desc.type != "offer":
@@ -113,12 +122,7 @@ class Stage(Area):
     async def publish(self, actor: Actor, req: StagePublish) -> dict:
         """Send camera and microphone (and a screen share) to the stage (moderators,
         accepted speakers): a WebRTC offer, answered by the stage's hub."""
-        webinar = await self.webinars.webinar(actor.event_id, req.session_id)
-        require(
-            actor.person, Perm.SESSION_SPEAK, (SESSION_MODERATOR, webinar),
-            (SESSION_SPEAKER, webinar),
-            message="only this webinar's moderators and accepted speakers may publish",
-        )  # fmt: skip
+        await self._speaking(actor, req.session_id)
         webinar = await self.webinars.joined_webinar(actor, req.session_id)
         if webinar.state == "ended":
             raise errors.WEBINAR_ENDED()
@@ -136,6 +140,7 @@ class Stage(Area):
     @command("webinar:unpublish", StageRef, Perm.SESSION_SPEAK)
     async def unpublish(self, actor: Actor, req: StageRef) -> dict:
         """Stop sending to the stage."""
+        await self._speaking(actor, req.session_id)
         if self._publishing.get(actor.sid) == req.session_id:
             del self._publishing[actor.sid]
             await self._require_media().unpublish(req.session_id, actor.sid)

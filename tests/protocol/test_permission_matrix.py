@@ -124,6 +124,10 @@ PAYLOADS: dict[str, Payload] = {
     "webinar:get": lambda w, own: _const({"session_id": WEBINAR}),
     "webinar:join": lambda w, own: _const({"session_id": WEBINAR}),
     "webinar:leave": lambda w, own: _const({}),
+    "webinar:publish": lambda w, own: _stage_offer(w, own),
+    "webinar:unpublish": lambda w, own: _stage_ref(w, own),
+    "webinar:watch": lambda w, own: _const({"session_id": WEBINAR, "description": OFFER}),
+    "webinar:unwatch": lambda w, own: _const({"session_id": WEBINAR}),
 }
 
 
@@ -153,6 +157,23 @@ async def _chapter(w: World, own: bool) -> dict:
 
 async def _answered(w: World, own: bool) -> dict:
     return {"visit_id": await w.visit(own), "question_id": "q-none"}
+
+
+async def _stage_offer(w: World, own: bool) -> dict:
+    """Own: a webinar the actor moderates (listed by the record, as an organizer
+    would), joined; else one they play no part in."""
+    session = "demo-s2" if own else WEBINAR
+    if own:
+        webinars = w.node.fair.webinars
+        webinar = await webinars.webinar(w.actor.person["event_id"], session)
+        webinar.moderators.append(w.actor.person["id"])
+        await webinars.save(webinar)
+        await w.actor.ok("webinar:join", {"session_id": session})
+    return {"session_id": session, "description": OFFER}
+
+
+async def _stage_ref(w: World, own: bool) -> dict:
+    return {"session_id": (await _stage_offer(w, own))["session_id"]}
 
 
 def expected(role: str, command) -> str:
