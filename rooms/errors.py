@@ -588,7 +588,14 @@ POLL_FULL = _define(
 )  # fmt: skip
 
 # -- the stage's media (rooms/media/stage*.py) ---------------------------------------------------
-# (their codes here)
+STAGE_FULL = _define(
+    "stage_full", None,
+    "the node that hosts the stage's media serves `visit_viewer_cap` viewers already "
+    "(visits and stages together)",
+    en="This session has as many viewers as the server can take. Please try again in a moment.",
+    fr="Cette session a atteint le nombre maximal de spectateurs du serveur. Veuillez réessayer dans un instant.",
+    de="Diese Sitzung hat so viele Zuschauer, wie der Server aufnehmen kann. Bitte versuchen Sie es gleich noch einmal.",
+)  # fmt: skip
 
 # -- presence lists, paged (booths, sessions) ----------------------------------------------------
 # (their codes here)

@@ -33,6 +33,7 @@ from rooms.webinars import Webinars
 from rooms.webinars.polls import Polls
 from rooms.webinars.qa import QA
 from rooms.webinars.reactions import Reactions
+from rooms.webinars.stage import Stage
 
 A = TypeVar("A", bound=Area)
 
@@ -69,6 +70,7 @@ class Fair:
         self.qa = self.add(QA(s, self.webinars, self.moderation))
         self.polls = self.add(Polls(s, self.webinars))
         self.reactions = self.add(Reactions(s, self.webinars))
+        self.stage = self.add(Stage(s, self.webinars, self.presence, media))
         self.commands: dict[str, Command] = collect(self.areas)
         self.rates = RateLimiter(engine, s.limits)
 

@@ -98,6 +98,19 @@ def visit_hub_of(scope: str) -> tuple[str, str]:
     return node_id, visit_id
 
 
+STAGE_HUB = "stage-hub"  # a webinar stage's hub (rooms/media/stage.py)
+
+
+def stage_hub_scope(node_id: str, session_id: str) -> str:
+    return f"{STAGE_HUB}:{node_id}:{session_id}"
+
+
+def stage_hub_of(scope: str) -> tuple[str, str]:
+    """``stage-hub:<node>:<session>`` -> (node id, session id)."""
+    node_id, _, session_id = split(scope)[1].partition(":")
+    return node_id, session_id
+
+
 def split(name: str) -> tuple[str, str]:
     """``"kind:rest"`` -> (kind, rest); rest is "" for a name without a colon."""
     kind, _, rest = name.partition(":")

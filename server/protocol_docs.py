@@ -34,6 +34,11 @@ AREAS: dict[str, tuple[str, str]] = {
     "qa": ("questions.md", "Questions"),
     "poll": ("polls.md", "Polls"),
     "reaction": ("reactions.md", "Reactions"),
+    # an area documented on several pages: its commands by full name (before the prefix)
+    "webinar:publish": ("stage.md", "Webinar stage"),
+    "webinar:unpublish": ("stage.md", "Webinar stage"),
+    "webinar:watch": ("stage.md", "Webinar stage"),
+    "webinar:unwatch": ("stage.md", "Webinar stage"),
 }
 
 BLOCK = re.compile(
@@ -42,6 +47,8 @@ BLOCK = re.compile(
 
 
 def page_of(command: str) -> str:
+    if command in AREAS:
+        return AREAS[command][0]
     prefix = command.partition(":")[0]
     if prefix not in AREAS:
         raise ValueError(
@@ -82,7 +89,7 @@ def permission_matrix(commands: Mapping[str, Command]) -> str:
     for command in commands.values():
         by_page[page_of(command.name)].append(command)
     rows = []
-    for page, title in AREAS.values():
+    for page, title in dict.fromkeys(AREAS.values()):
         for i, c in enumerate(by_page[page]):
             area = f"[{title}]({page})" if i == 0 else ""
             link = f"[`{c.name}`]({page}#{anchor(c.name)})"

@@ -1,4 +1,10 @@
-"""This node's visit hubs, and the way to the node that hosts any other visit's hub.
+"""This node's hubs, and the way to the node that hosts any other hub.
+
+:class:`HubRouter` is what every kind of hub shares (visits here, webinar stages in
+rooms/media/stage.py): the hub's location in the engine (collection
+``<kind>-hubs``), requests to its node over pub/sub, the presence session that gets
+a dead node's hubs reaped. :class:`MediaRouter` is the visits' side and owns the
+stages' (:attr:`MediaRouter.stages`); both count towards one viewer cap per node.
 
 A visit's hub runs on the node that took it live; ``open`` records that node's id in
 the engine (collection ``visit-hubs``). ``publish``, ``watch`` and ``unwatch`` from a
@@ -8,7 +14,8 @@ at most ``rpc_timeout`` seconds (then ``hub_unavailable``). Errors raised on the
 node (``visit_full``, ``media_failed``) come back as the same DomainError.
 
 The viewer cap holds per node: a hub node with ``viewer_cap`` video connections (all
-its visits together) refuses the next viewer with ``visit_full``.
+its visits and stages together) refuses the next viewer with ``visit_full``
+(``stage_full`` for a stage).
 
 While a hub runs, its node also holds a presence session in scope
 ``visit-hub:<node>:<visit>`` (member: the event id). A node that dies is reaped by
@@ -24,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from aiortc import RTCIceServer
@@ -35,11 +42,12 @@ from rooms.errors import DomainError
 from rooms.ice import IceConfig
 from rooms.ids import new_id
 from rooms.media.hub import Hub
+from rooms.media.stage import StageHubs
 from rooms.models import Visit
 from rooms.visits import HubNews
 
 log = logging.getLogger(__name__)
-LOCATIONS = "visit-hubs"
+VISIT = "visit"  # the kind of the visits' hubs (engine collection ``visit-hubs``)
 HUB_SESSION = "hub"  # the hub's presence session (one per node and visit: in the scope)
 HubListener = Callable[[str, str, HubNews], Awaitable[None]]  # (event id, visit id, news)
 
@@ -47,10 +55,12 @@ HubListener = Callable[[str, str, HubNews], Awaitable[None]]  # (event id, visit
 class MediaRequest(msgspec.Struct, kw_only=True):
     id: str
     reply_to: str
-    op: Literal["publish", "watch", "unwatch", "close", "drop"]
-    visit_id: str
+    kind: str = "visit"  # which hubs: "visit" (this module) or "stage" (rooms/media/stage.py)
+    op: str
+    hub_id: str
     sid: str = ""
     offer: dict[str, str] | None = None
+    data: Any = None  # a kind's own arguments (msgpack-able)
 
 
 class MediaReply(msgspec.Struct, kw_only=True):
@@ -64,6 +74,13 @@ class MediaReply(msgspec.Struct, kw_only=True):
 _encode = msgspec.msgpack.Encoder().encode
 _decode_request = msgspec.msgpack.Decoder(MediaRequest).decode
 _decode_reply = msgspec.msgpack.Decoder(MediaReply).decode
+# a kind's local work: (op, hub id, sid, offer, data) -> reply data, or DomainError
+Serve = Callable[[str, str, str, dict | None, Any], Awaitable[Any]]
+
+
+def locations(kind: str) -> str:
+    """The engine collection that says which node runs a hub of ``kind``."""
+    return f"{kind}-hubs"
 
 
 def hub_ice_servers(ice: IceConfig) -> list[RTCIceServer]:
@@ -85,7 +102,144 @@ def hub_ice_servers(ice: IceConfig) -> list[RTCIceServer]:
     return servers
 
 
-class MediaRouter:
+class HubRouter:
+    """What every kind of hub shares: where a hub runs (engine collection
+    :func:`locations`), and requests to the node that runs it over the engine's
+    pub/sub. A kind registers its local work with :meth:`serve`; :meth:`call` runs it
+    here or on the hub's node and brings the reply (or the same DomainError) back."""
+
+    def __init__(self, engine: Engine, rpc_timeout: float = 5.0) -> None:
+        self.engine = engine
+        self.rpc_timeout = rpc_timeout
+        self.node = engine.node_id
+        self.kinds: dict[str, Serve] = {}
+        self._pending: dict[str, asyncio.Future] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def serve(self, kind: str, handler: Serve) -> None:
+        self.kinds[kind] = handler
+
+    async def start(self) -> None:
+        await self.engine.pubsub.subscribe(names.media_requests(self.node), self._on_request)
+        await self.engine.pubsub.subscribe(names.media_replies(self.node), self._on_reply)
+
+    def _stop_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+    # where hubs run -------------------------------------------------------------------------
+    async def locate(self, kind: str, hub_id: str) -> str | None:
+        raw = await self.engine.docs.get(locations(kind), hub_id)
+        return None if raw is None else raw.decode()
+
+    async def place(self, kind: str, hub_id: str) -> None:
+        """Record this node as the one that runs the hub."""
+        await self.engine.docs.put(locations(kind), hub_id, self.node.encode())
+
+    async def claim(self, kind: str, hub_id: str) -> str:
+        """This node runs the hub unless another node already does: the winner."""
+        if await self.engine.docs.put_new(locations(kind), hub_id, self.node.encode()):
+            return self.node
+        return await self.locate(kind, hub_id) or await self.claim(kind, hub_id)
+
+    async def forget(self, kind: str, hub_id: str) -> None:
+        await self.engine.docs.delete(locations(kind), hub_id)
+
+    async def hold(self, scope: str, member: str) -> None:
+        """A presence session for the hub: reaped with this node if it dies, so the
+        survivors hear of it (rooms/presence.py ``on_reaped``)."""
+        await self.engine.presence.add(scope, HUB_SESSION, member, b"")
+
+    async def unhold(self, scope: str) -> None:
+        try:
+            await self.engine.presence.remove(scope, HUB_SESSION)
+        except Exception:  # left behind, it is reaped with this node: harmless then
+            log.warning("could not remove the hub presence %s", scope)
+
+    # requests -------------------------------------------------------------------------------
+    async def call(
+        self, node: str, kind: str, op: str, hub_id: str, sid: str = "",
+        offer: dict | None = None, data: Any = None,
+    ) -> Any:  # fmt: skip
+        """Run ``op`` on ``node`` (here, or there through pub/sub) and return its reply."""
+        if node == self.node:
+            return await self.kinds[kind](op, hub_id, sid, offer, data)
+        request = MediaRequest(
+            id=new_id(), reply_to=names.media_replies(self.node), kind=kind, op=op,
+            hub_id=hub_id, sid=sid, offer=offer, data=data,
+        )  # fmt: skip
+        future = asyncio.get_running_loop().create_future()
+        self._pending[request.id] = future
+        try:
+            await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
+            async with asyncio.timeout(self.rpc_timeout):
+                reply: MediaReply = await future
+        except TimeoutError:
+            raise errors.HUB_UNAVAILABLE("the server that streams this does not answer") from None
+        finally:
+            self._pending.pop(request.id, None)
+        if not reply.ok:
+            raise errors.CATALOG.get(reply.code, errors.INTERNAL)(reply.message)
+        return reply.data
+
+    async def send(
+        self, node: str, kind: str, op: str, hub_id: str, sid: str = "", data: Any = None
+    ) -> None:
+        """Run ``op`` on ``node`` without waiting for a reply (here: run it now)."""
+        if node == self.node:
+            await self.kinds[kind](op, hub_id, sid, None, data)
+            return
+        request = MediaRequest(
+            id="", reply_to="", kind=kind, op=op, hub_id=hub_id, sid=sid, data=data
+        )
+        await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
+
+    async def _on_request(self, payload: bytes) -> None:
+        try:
+            request = _decode_request(payload)
+        except msgspec.DecodeError:
+            log.warning("ignored a malformed media request")
+            return
+        # answered in a task: the engine's listener must not wait for ICE gathering
+        task = asyncio.get_running_loop().create_task(self._serve(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, request: MediaRequest) -> None:
+        handler = self.kinds.get(request.kind)
+        try:
+            if handler is None:
+                raise errors.HUB_UNAVAILABLE(f"no {request.kind} hubs on this node")
+            data = await handler(
+                request.op, request.hub_id, request.sid, request.offer, request.data
+            )
+            reply = MediaReply(id=request.id, ok=True, data=data)
+        except DomainError as exc:
+            reply = MediaReply(id=request.id, ok=False, code=exc.code, message=exc.message)
+        except Exception:
+            log.exception("media request %s %s for %s failed", request.kind, request.op,
+                          request.hub_id)  # fmt: skip
+            reply = MediaReply(
+                id=request.id, ok=False, code=errors.INTERNAL.code, message="the media hub failed"
+            )
+        if request.reply_to:
+            with contextlib.suppress(Exception):
+                await self.engine.pubsub.publish(request.reply_to, _encode(reply))
+
+    async def _on_reply(self, payload: bytes) -> None:
+        try:
+            reply = _decode_reply(payload)
+        except msgspec.DecodeError:
+            return
+        future = self._pending.get(reply.id)
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+
+class MediaRouter(HubRouter):
+    """The visits' hubs (kind ``visit``), and the webinars' stages beside them
+    (:attr:`stages`, kind ``stage``): one router, one viewer cap per node."""
+
     def __init__(
         self,
         engine: Engine,
@@ -94,17 +248,15 @@ class MediaRouter:
         ice: IceConfig | None = None,
         rpc_timeout: float = 5.0,
     ) -> None:
-        self.engine = engine
+        super().__init__(engine, rpc_timeout)
         self.feeds = feeds
         self.viewer_cap = viewer_cap
         self.ice = ice or IceConfig()
-        self.rpc_timeout = rpc_timeout
-        self.node = engine.node_id
         self.hubs: dict[str, Hub] = {}
         self.remote_watchers: dict[str, tuple[str, str]] = {}  # sid -> (visit id, node)
-        self._pending: dict[str, asyncio.Future] = {}
-        self._tasks: set[asyncio.Task] = set()
         self._listener: HubListener | None = None
+        self.serve(VISIT, self._local)
+        self.stages = StageHubs(self, hub_ice_servers(self.ice))
 
     def listen(self, listener: HubListener) -> None:
         self._listener = listener
@@ -112,10 +264,6 @@ class MediaRouter:
     async def _tell(self, event_id: str, visit_id: str, news: HubNews) -> None:
         if self._listener is not None:
             await self._listener(event_id, visit_id, news)
-
-    async def start(self) -> None:
-        await self.engine.pubsub.subscribe(names.media_requests(self.node), self._on_request)
-        await self.engine.pubsub.subscribe(names.media_replies(self.node), self._on_reply)
 
     async def shutdown(self) -> None:
         """Close every hub of this node (the node stops); their visits are told first,
@@ -126,11 +274,19 @@ class MediaRouter:
             except Exception:
                 log.exception("telling %s that its hub stops failed", visit_id)
             await self._close_local(visit_id)
-        for task in list(self._tasks):
-            task.cancel()
+        await self.stages.shutdown()
+        self._stop_tasks()
 
     def viewers(self) -> int:
+        """Viewers of this node's visit hubs."""
         return sum(len(hub.viewers) for hub in self.hubs.values())
+
+    def connections(self) -> int:
+        """Viewer connections of this node, visits and stages: what the cap counts."""
+        return self.viewers() + self.stages.viewers()
+
+    def full(self) -> bool:
+        return self.connections() >= self.viewer_cap
 
     # MediaHubs -----------------------------------------------------------------------------
     async def open(self, visit: Visit, media: str | None) -> None:
@@ -146,19 +302,17 @@ class MediaRouter:
         if media is not None:
             await hub.open_feed(self.feeds[media])
         self.hubs[visit.id] = hub
-        await self.engine.docs.put(LOCATIONS, visit.id, self.node.encode())
+        await self.place(VISIT, visit.id)
         # reaped with this node if it dies: the survivors interrupt the visit
-        scope = names.visit_hub_scope(self.node, visit.id)
-        await self.engine.presence.add(scope, HUB_SESSION, event_id, b"")
+        await self.hold(names.visit_hub_scope(self.node, visit.id), event_id)
 
     async def close(self, visit_id: str) -> None:
         node = await self._where(visit_id)
-        await self.engine.docs.delete(LOCATIONS, visit_id)
+        await self.forget(VISIT, visit_id)
         if node == self.node or node is None:
             await self._close_local(visit_id)
         else:
-            request = MediaRequest(id="", reply_to="", op="close", visit_id=visit_id)
-            await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
+            await self.send(node, VISIT, "close", visit_id)
 
     async def publish(self, visit: Visit, sid: str, offer: dict) -> dict:
         return await self._route("publish", visit.id, sid, offer)
@@ -172,11 +326,8 @@ class MediaRouter:
 
     async def drop_publisher(self, visit_id: str, sid: str) -> None:
         node = await self._where(visit_id)
-        if node == self.node:
-            await self._local("drop", visit_id, sid, None)
-        elif node is not None:  # no reply awaited: the hub's node tells its own listener
-            request = MediaRequest(id="", reply_to="", op="drop", visit_id=visit_id, sid=sid)
-            await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
+        if node is not None:  # no reply awaited: the hub's node tells its own listener
+            await self.send(node, VISIT, "drop", visit_id, sid)
 
     async def lost(self, visit_id: str, node: str) -> bool:
         """``node``, which ran this visit's hub, was reaped: forget the hub's location
@@ -185,10 +336,12 @@ class MediaRouter:
         if where is not None and where != node:
             return False
         if where is not None:
-            await self.engine.docs.delete(LOCATIONS, visit_id)
+            await self.forget(VISIT, visit_id)
         # a node reaped while alive (a stalled heartbeat) closes the hub it still runs
-        request = MediaRequest(id="", reply_to="", op="close", visit_id=visit_id)
-        await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
+        if node == self.node:
+            await self._close_local(visit_id)
+        else:
+            await self.send(node, VISIT, "close", visit_id)
         return True
 
     async def unwatch(self, visit_id: str, sid: str) -> None:
@@ -197,21 +350,18 @@ class MediaRouter:
             await hub.unwatch(sid)
         remote = self.remote_watchers.pop(sid, None)
         if remote is not None:
-            request = MediaRequest(id="", reply_to="", op="unwatch", visit_id=remote[0], sid=sid)
-            await self.engine.pubsub.publish(names.media_requests(remote[1]), _encode(request))
+            await self.send(remote[1], VISIT, "unwatch", remote[0], sid)
 
     # local work ----------------------------------------------------------------------------
     async def _close_local(self, visit_id: str) -> None:
         hub = self.hubs.pop(visit_id, None)
         if hub is not None:
             await hub.close()
-            scope = names.visit_hub_scope(self.node, visit_id)
-            try:
-                await self.engine.presence.remove(scope, HUB_SESSION)
-            except Exception:  # left behind, it is reaped with this node: harmless then
-                log.warning("could not remove the presence of %s's hub", visit_id)
+            await self.unhold(names.visit_hub_scope(self.node, visit_id))
 
-    async def _local(self, op: str, visit_id: str, sid: str, offer: dict | None) -> Any:
+    async def _local(
+        self, op: str, visit_id: str, sid: str, offer: dict | None, _: Any = None
+    ) -> Any:
         hub = self.hubs.get(visit_id)
         if op == "close":
             await self._close_local(visit_id)
@@ -228,7 +378,9 @@ class MediaRouter:
             raise errors.HUB_UNAVAILABLE("this visit's video is not running")
         if op == "publish":
             return await hub.publish(sid, offer or {})
-        if sid not in hub.viewers and self.viewers() >= self.viewer_cap:
+        if op != "watch":
+            raise errors.INVALID_PAYLOAD(f"no visit hub operation {op!r}")
+        if sid not in hub.viewers and self.full():
             raise errors.VISIT_FULL(
                 f"this visit has as many viewers as the server takes ({self.viewer_cap}); "
                 "try again later",
@@ -239,66 +391,10 @@ class MediaRouter:
     async def _where(self, visit_id: str) -> str | None:
         if visit_id in self.hubs:
             return self.node
-        raw = await self.engine.docs.get(LOCATIONS, visit_id)
-        return None if raw is None else raw.decode()
+        return await self.locate(VISIT, visit_id)
 
     async def _route(self, op: str, visit_id: str, sid: str, offer: dict) -> Any:
         node = await self._where(visit_id)
         if node is None:
             raise errors.HUB_UNAVAILABLE("this visit's video is not running")
-        if node == self.node:
-            return await self._local(op, visit_id, sid, offer)
-        request = MediaRequest(
-            id=new_id(), reply_to=names.media_replies(self.node), op=op, visit_id=visit_id,
-            sid=sid, offer=offer,
-        )  # fmt: skip
-        future = asyncio.get_running_loop().create_future()
-        self._pending[request.id] = future
-        try:
-            await self.engine.pubsub.publish(names.media_requests(node), _encode(request))
-            async with asyncio.timeout(self.rpc_timeout):
-                reply: MediaReply = await future
-        except TimeoutError:
-            raise errors.HUB_UNAVAILABLE(
-                "the server that streams this visit does not answer"
-            ) from None
-        finally:
-            self._pending.pop(request.id, None)
-        if not reply.ok:
-            raise errors.CATALOG.get(reply.code, errors.INTERNAL)(reply.message)
-        return reply.data
-
-    async def _on_request(self, payload: bytes) -> None:
-        try:
-            request = _decode_request(payload)
-        except msgspec.DecodeError:
-            log.warning("ignored a malformed media request")
-            return
-        # answered in a task: the engine's listener must not wait for ICE gathering
-        task = asyncio.get_running_loop().create_task(self._serve(request))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _serve(self, request: MediaRequest) -> None:
-        try:
-            data = await self._local(request.op, request.visit_id, request.sid, request.offer)
-            reply = MediaReply(id=request.id, ok=True, data=data)
-        except DomainError as exc:
-            reply = MediaReply(id=request.id, ok=False, code=exc.code, message=exc.message)
-        except Exception:
-            log.exception("media request %s for %s failed", request.op, request.visit_id)
-            reply = MediaReply(
-                id=request.id, ok=False, code=errors.INTERNAL.code, message="the media hub failed"
-            )
-        if request.reply_to:
-            with contextlib.suppress(Exception):
-                await self.engine.pubsub.publish(request.reply_to, _encode(reply))
-
-    async def _on_reply(self, payload: bytes) -> None:
-        try:
-            reply = _decode_reply(payload)
-        except msgspec.DecodeError:
-            return
-        future = self._pending.get(reply.id)
-        if future is not None and not future.done():
-            future.set_result(reply)
+        return await self.call(node, VISIT, op, visit_id, sid, offer)

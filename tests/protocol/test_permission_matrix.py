@@ -170,19 +170,15 @@ PAYLOADS: dict[str, Payload] = {
     "poll:vote": lambda w, own: _const({"session_id": WEBINAR, "poll_id": "p-x", "options": [0]}),
     "poll:list": lambda w, own: _const({"session_id": WEBINAR}),
     "reaction:send": lambda w, own: _const({"session_id": WEBINAR, "kind": "applause"}),
+    "webinar:publish": lambda w, own: _stage_offer(w, own),
+    "webinar:unpublish": lambda w, own: _stage_ref(w, own),
+    "webinar:watch": lambda w, own: _const({"session_id": WEBINAR, "description": OFFER}),
+    "webinar:unwatch": lambda w, own: _const({"session_id": WEBINAR}),
 }
 
 
 async def _moderated_webinar(w: World, own: bool) -> str:
-    """A webinar the actor moderates (listed among its moderators), or one it does not."""
-    if not own:
-        return "demo-s2"
-    webinars = w.node.fair.webinars
-    webinar = await webinars.webinar("demo", WEBINAR)
-    if w.actor.person["id"] not in webinar.moderators:
-        webinar.moderators.append(w.actor.person["id"])
-        await webinars.save(webinar)
-    return WEBINAR
+    return await w.webinar(own)
 
 
 async def _question(w: World, own: bool) -> dict:
@@ -232,6 +228,18 @@ async def _chapter(w: World, own: bool) -> dict:
 
 async def _answered(w: World, own: bool) -> dict:
     return {"visit_id": await w.visit(own), "question_id": "q-none"}
+
+
+async def _stage_offer(w: World, own: bool) -> dict:
+    """Own: a webinar the actor moderates, joined; else one they play no part in."""
+    session = await w.webinar(own)
+    if own:
+        await w.actor.ok("webinar:join", {"session_id": session})
+    return {"session_id": session, "description": OFFER}
+
+
+async def _stage_ref(w: World, own: bool) -> dict:
+    return {"session_id": (await _stage_offer(w, own))["session_id"]}
 
 
 def expected(role: str, command) -> str:
