@@ -34,6 +34,7 @@ class Limits:
     call_create_rate_count: int = 10  # meetings and group rooms one person may create...
     call_create_rate_window: float = 600.0  # ...per this many seconds
     visit_guide_grace: float = 60.0  # seconds a dropped guide has to publish again
+    chat_client_id_window: float = 600.0  # seconds a chat:send client_id is remembered
 
 
 class Outbox(Protocol):

@@ -78,6 +78,9 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     visit_viewer_cap: Annotated[int, Meta(ge=0)] = 400  # video viewers, all visits together
     # seconds a guide whose connection dropped has to publish again; then the visit ends
     visit_guide_grace: Positive = 60.0
+    # seconds a chat:send client_id is remembered: a retry within it is answered with
+    # the message stored the first time, never stored again
+    chat_client_id_window: Positive = 600.0
     visit_media: list[
         MediaFeed
     ] = []  # feeds hosts may stream: "name=rtsp://..." or "name=/path.ts"
@@ -153,6 +156,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
             join_invite_rate_count=self.join_invite_rate_count,
             join_rate_window=self.join_rate_window,
             visit_guide_grace=self.visit_guide_grace,
+            chat_client_id_window=self.chat_client_id_window,
         )
 
     def ice(self) -> IceConfig:
