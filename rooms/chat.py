@@ -11,6 +11,7 @@ ids are engine stream ids and double as resume cursors.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from rooms import errors, names
 from rooms.area import Area
 from rooms.commands import CHAT, command
 from rooms.context import Actor, Services
+from rooms.engine import EngineUnavailable
 from rooms.errors import ErrorCode
 from rooms.models import ChatMessage, Person
 from rooms.moderation import Moderation
@@ -27,6 +29,7 @@ from rooms.people import People
 from rooms.permissions import BOOTH_STAFF, MESSAGE_AUTHOR, Perm, allows, require
 from rooms.protocol import ChatDelete, ChatHistory, ChatSend
 
+log = logging.getLogger(__name__)
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(ChatMessage).decode
 
@@ -121,7 +124,8 @@ class Chat(Area):
 
     @command("chat:send", ChatSend, Perm.CHAT_WRITE, rate=CHAT)
     async def send(self, actor: Actor, req: ChatSend) -> ChatMessage:
-        """Post a message; everyone in the channel gets it as chat:message."""
+        """Post a message; everyone in the channel gets it as chat:message. With a
+        ``client_id``, a retry is answered with the message stored the first time."""
         channel = await self.resolve(actor, req.channel)
         self._require_inside(actor, channel, reading=False)
         text = req.text.strip()
@@ -130,12 +134,56 @@ class Chat(Area):
         message = ChatMessage(
             channel=channel.name, author=actor.person.card(), text=text, ts=self.now()
         )
+        if req.client_id is not None:
+            return await self._send_once(actor, channel, message, req.client_id)
         message.id = await self.engine.history.append(
             channel.key, _encode(message), self.limits.history_max_len
         )
+        await self._push(channel, message)
+        return message
+
+    async def _send_once(
+        self, actor: Actor, channel: Channel, message: ChatMessage, client_id: str
+    ) -> ChatMessage:
+        """Store the message unless this person's ``client_id`` stored one in the channel
+        within the window; then answer with that one. Stored exactly once; pushed by
+        the attempt that stored it, or, when that attempt did not get to push it (the
+        store's reply was lost, the node died), by the first retry: a message is
+        pushed twice only when a retry comes while its first attempt is between
+        storing and noting the push done (clients skip ids they have)."""
+        key = f"{actor.person.id}:{client_id}"
+        done = await self.engine.history.append_once(
+            channel.key,
+            _encode(message),
+            self.limits.history_max_len,
+            key,
+            self.limits.chat_client_id_window,
+        )
+        if done.created:
+            message.id = done.id
+        elif done.payload is None:
+            raise errors.MESSAGE_NOT_FOUND(
+                "the message sent with this client_id has been deleted since"
+            )
+        else:
+            original = decode_message(done.id, done.payload)
+            if original.text != message.text:
+                raise errors.CLIENT_ID_REUSED(
+                    f"client_id {client_id!r} was used for another text in this channel"
+                )
+            message = original
+        if done.created or not done.settled:
+            await self._push(channel, message)
+            try:
+                await self.engine.history.settle(channel.key, key, done.id)
+            except EngineUnavailable:
+                # stored and pushed: a retry would push it again, which clients absorb
+                log.warning("chat: could not note message %s as pushed", done.id)
+        return message
+
+    async def _push(self, channel: Channel, message: ChatMessage) -> None:
         for room in channel.rooms:
             await self.outbox.emit(room, "chat:message", message)
-        return message
 
     @command("chat:history", ChatHistory, Perm.CHAT_READ)
     async def history(self, actor: Actor, req: ChatHistory) -> dict:

@@ -45,6 +45,7 @@ class Limits:
     reaction_rate_count: int = 5  # reactions one person may send...
     reaction_rate_window: float = 1.0  # ...per this many seconds (0 count: off)
     engage_push_interval: float = 1.0  # seconds per aggregated push (results, reactions, votes)
+    chat_client_id_window: float = 600.0  # seconds a chat:send client_id is remembered
 
 
 class Outbox(Protocol):

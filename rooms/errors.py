@@ -600,6 +600,17 @@ STAGE_FULL = _define(
 # -- presence lists, paged (booths, sessions) ----------------------------------------------------
 # (their codes here)
 
+# -- chat: idempotent sends (rooms/chat.py) --------------------------------------------------------
+CLIENT_ID_REUSED = _define(
+    "client_id_reused", 409,
+    "`chat:send` with a `client_id` you already used in this channel within "
+    "`chat_client_id_window` for a different text: the first message stays as it was, "
+    "nothing is stored; use a new `client_id` for each message",
+    en="This message could not be sent. Please send it again.",
+    fr="Ce message n’a pas pu être envoyé. Veuillez l’envoyer à nouveau.",
+    de="Diese Nachricht konnte nicht gesendet werden. Bitte senden Sie sie erneut.",
+)  # fmt: skip
+
 
 def texts(language: str) -> dict[str, str]:
     """code -> what people read, in ``language`` (English for an unknown one)."""

@@ -16,6 +16,8 @@ HistoryCursor = Annotated[str, Meta(pattern=r"^\d{1,15}-\d{1,15}$")]
 Channel = Annotated[str, Meta(min_length=1, max_length=140)]
 Text = Annotated[str, Meta(min_length=1, max_length=20_000)]
 Query = Annotated[str, Meta(max_length=100)]
+# chosen by the client, one per message and the same on every retry of it
+ClientId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 
 
 class Request(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -62,6 +64,7 @@ class BoothUpdate(Request):
 class ChatSend(Request):
     channel: Channel
     text: Text
+    client_id: ClientId | None = None
 
 
 class ChatHistory(Request):

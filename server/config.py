@@ -93,6 +93,9 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     reaction_rate_count: Annotated[int, Meta(ge=0)] = 5
     reaction_rate_window: Positive = 1.0
     engage_push_interval: Annotated[float, Meta(ge=0.05, le=60)] = 1.0
+    # seconds a chat:send client_id is remembered: a retry within it is answered with
+    # the message stored the first time, never stored again
+    chat_client_id_window: Positive = 600.0
     visit_media: list[
         MediaFeed
     ] = []  # feeds hosts may stream: "name=rtsp://..." or "name=/path.ts"
@@ -178,6 +181,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
             reaction_rate_count=self.reaction_rate_count,
             reaction_rate_window=self.reaction_rate_window,
             engage_push_interval=self.engage_push_interval,
+            chat_client_id_window=self.chat_client_id_window,
         )
 
     def ice(self) -> IceConfig:

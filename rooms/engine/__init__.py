@@ -18,11 +18,12 @@ from typing import Protocol
 
 from rooms.engine.counters import Counters
 from rooms.engine.documents import Documents
-from rooms.engine.history import History, HistoryEntry, parse_history_id
+from rooms.engine.history import Appended, History, HistoryEntry, parse_history_id
 from rooms.engine.presence import Back, CappedAdd, PresenceStore
 from rooms.engine.pubsub import MessageHandler, PubSub
 
 __all__ = [
+    "Appended",
     "Back",
     "CappedAdd",
     "Counters",

@@ -20,6 +20,18 @@ export function compareIds(a, b) {
   return am - bm || as - bs;
 }
 
+/**
+ * A message's client_id (8-64 of [A-Za-z0-9_-]): the server stores a message once per
+ * client_id, so a retry whose first try did get through is not stored twice.
+ * crypto.randomUUID exists only in secure contexts (https, localhost); plain http on
+ * a LAN falls back to crypto.getRandomValues.
+ */
+export function newClientId() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** The server's name of the conversation between two people. */
 export function dmChannel(meId, otherId) {
   return `dm:${[meId, otherId].sort().join(":")}`;
@@ -40,6 +52,7 @@ export class ChatPanel {
     this.lastId = null; // newest message seen: the resume cursor
     this.firstId = null; // oldest shown: cursor for "earlier messages"
     this.ids = new Set();
+    this.pending = null; // {text, clientId} of a message not known to be sent yet
     this.element = this.build(titleKey, titleArgs, placeholderKey);
   }
 
@@ -208,12 +221,19 @@ export class ChatPanel {
     if (!text) return;
     this.send.disabled = true;
     this.error.hidden = true;
+    // One client_id per message: conn.request sends the same payload on each retry of
+    // `unavailable`, and sending the same text again after a failure (a timeout, the
+    // retries used up) reuses it too, since the failed try may have been stored.
+    if (this.pending?.text !== text) this.pending = { text, clientId: newClientId() };
+    const payload = { channel: this.channel, text, client_id: this.pending.clientId };
     try {
-      const message = await this.conn.request("chat:send", { channel: this.channel, text });
+      const message = await this.conn.request("chat:send", payload);
+      this.pending = null;
       this.input.value = "";
       this.add([message]);
       this.log.scrollTop = this.log.scrollHeight; // always show what I just sent
     } catch (error) {
+      if (error.code === "client_id_reused") this.pending = null; // sending again works
       localize(this.error, errorKey(error.code));
       this.error.hidden = false;
     } finally {

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from rooms.engine import Engine, History, parse_history_id
+import redis.asyncio as aioredis
+
+from rooms.engine import Appended, Engine, History, parse_history_id
 
 
 async def _fill(history: History, channel: str, n: int, max_len: int = 1000) -> list[str]:
@@ -114,3 +116,99 @@ async def test_history_channels_are_independent(history: History) -> None:
     assert [i for i, _ in await history.before("a", None, 10)] == a
     assert await history.after("a", "0-0", 10) == [(i, f"m{n}".encode()) for n, i in enumerate(a)]
     assert await history.before("b", None, 10) == [(b, b"only in b")]
+
+
+# append_once ------------------------------------------------------------------------------
+TTL = 600.0
+
+
+async def test_append_once_appends_once_per_key(history: History) -> None:
+    first = await history.append_once("chat", b"hello", 100, "alice:k1", TTL)
+    assert first.created and first.payload == b"hello" and not first.settled
+    again = await history.append_once("chat", b"hello", 100, "alice:k1", TTL)
+    assert again == Appended(first.id, False, b"hello", False)
+    # a replay answers with what was stored, whatever the caller sends now
+    other = await history.append_once("chat", b"something else", 100, "alice:k1", TTL)
+    assert other == Appended(first.id, False, b"hello", False)
+    assert await history.before("chat", None, 10) == [(first.id, b"hello")]
+
+
+async def test_append_once_keys_and_channels_are_independent(history: History) -> None:
+    a = await history.append_once("chat", b"a", 100, "alice:k1", TTL)
+    b = await history.append_once("chat", b"b", 100, "bob:k1", TTL)
+    c = await history.append_once("other", b"c", 100, "alice:k1", TTL)
+    plain = await history.append("chat", b"plain", 100)
+    assert a.created and b.created and c.created
+    assert parse_history_id(a.id) < parse_history_id(b.id) < parse_history_id(plain)
+    assert await history.before("chat", None, 10) == [(a.id, b"a"), (b.id, b"b"), (plain, b"plain")]
+    assert await history.before("other", None, 10) == [(c.id, b"c")]
+
+
+async def test_append_once_settle(history: History) -> None:
+    first = await history.append_once("chat", b"x", 100, "k", TTL)
+    await history.settle("chat", "k", "1-0")  # another entry's id: nothing happens
+    assert (await history.append_once("chat", b"x", 100, "k", TTL)).settled is False
+    await history.settle("chat", "k", first.id)
+    replay = await history.append_once("chat", b"x", 100, "k", TTL)
+    assert replay == Appended(first.id, False, b"x", True)
+    await history.settle("chat", "k", first.id)  # twice is harmless
+    assert (await history.append_once("chat", b"x", 100, "k", TTL)).settled is True
+    await history.settle("chat", "never-used", first.id)  # no key: nothing is made
+    assert (await history.append_once("chat", b"y", 100, "never-used", TTL)).created
+
+
+async def test_append_once_replay_of_a_deleted_entry(history: History) -> None:
+    first = await history.append_once("chat", b"x", 100, "k", TTL)
+    assert await history.delete("chat", first.id)
+    replay = await history.append_once("chat", b"x", 100, "k", TTL)
+    assert replay == Appended(first.id, False, None, False)
+    assert await history.before("chat", None, 10) == []
+
+
+async def test_append_once_key_expires_after_ttl(history: History) -> None:
+    first = await history.append_once("chat", b"x", 100, "k", 0.2)
+    assert not (await history.append_once("chat", b"x", 100, "k", 0.2)).created
+    await asyncio.sleep(0.25)
+    later = await history.append_once("chat", b"x", 100, "k", 0.2)
+    assert later.created and parse_history_id(later.id) > parse_history_id(first.id)
+    assert [i for i, _ in await history.before("chat", None, 10)] == [first.id, later.id]
+
+
+async def test_append_once_trims_like_append(history: History) -> None:
+    for i in range(300):
+        await history.append_once("chat", f"m{i}".encode(), 50, f"k{i}", TTL)
+    kept = await history.before("chat", None, 1000)
+    assert 50 <= len(kept) <= 150 and kept[-1][1] == b"m299"
+
+
+async def test_append_once_concurrent_calls_with_one_key_append_once(
+    engine: Engine, peer: Engine
+) -> None:
+    """Two nodes, many tries of the same few keys at once: one entry per key."""
+    nodes = [engine.history, peer.history]
+    keys = [f"person:key{k}" for k in range(5)]
+    results = await asyncio.gather(
+        *(
+            nodes[i % 2].append_once("chat", keys[i % 5].encode(), 1000, keys[i % 5], TTL)
+            for i in range(60)
+        )
+    )
+    created = [r for r in results if r.created]
+    assert sorted(r.payload for r in created) == sorted(k.encode() for k in keys)
+    by_key = {r.payload: r.id for r in created}
+    for i, r in enumerate(results):
+        assert r.id == by_key[keys[i % 5].encode()] and r.payload == keys[i % 5].encode()
+    stored = await engine.history.before("chat", None, 100)
+    assert sorted(stored) == sorted((i, p) for p, i in by_key.items())
+
+
+async def test_append_once_survives_an_empty_script_cache(make_redis, redis_url: str) -> None:
+    """A restarted Redis has forgotten the script: it is loaded again, no error."""
+    node = await make_redis()
+    first = await node.history.append_once("chat", b"x", 100, "k", TTL)
+    async with aioredis.Redis.from_url(redis_url) as admin:
+        await admin.script_flush()
+    again = await node.history.append_once("chat", b"x", 100, "k", TTL)
+    assert again == Appended(first.id, False, b"x", False)
+    await node.history.settle("chat", "k", first.id)
+    assert (await node.history.append_once("chat", b"x", 100, "k", TTL)).settled

@@ -6,6 +6,8 @@ names are what deployments have stored: don't change them.
     fh:doc:{<collection>}          hash   key -> document
     fh:ctr:{<key>}                 string counter (INCRBY, optional PEXPIRE NX)
     fh:hist:{<channel>}            stream entries with field ``p`` = payload
+    fh:once:{<channel>}:<key>      string id of the entry append_once made with <key>,
+                                   ``+`` appended once settled; expires (PX)
     fh:pr:{<scope>}:sids           hash   sid -> member
     fh:pr:{<scope>}:info           hash   member -> info (latest session's)
     fh:pr:{<scope>}:count          hash   member -> number of sessions (HLEN = members,
@@ -58,6 +60,10 @@ class RedisKeys:
 
     def history(self, channel: str) -> str:
         return f"{self.prefix}:hist:{{{channel}}}"
+
+    def once(self, channel: str, key: str) -> str:
+        """The key of an append_once, in the slot of the channel's stream."""
+        return f"{self.prefix}:once:{{{channel}}}:{key}"
 
     def scope(self, scope: str) -> list[str]:
         """The scope's sids, info and count hashes, in the order the scripts take them."""
