@@ -167,6 +167,7 @@ class Webinars(Area):
         self._actors: dict[str, Actor] = {}  # sid -> its actor, for sockets in a webinar
         self._sids_of: dict[str, set[str]] = {}  # person id -> their sids here in a webinar
         self._listeners: list[Callable[[Webinar], Awaitable[None]]] = []
+        self._leave_listeners: list[Callable[[Actor, str], Awaitable[None]]] = []
         self.roles = Roles(services, self)
         self.hands = Hands(services, self)
         self.speakers = Speakers(services, self)
@@ -207,6 +208,12 @@ class Webinars(Area):
             if not await records.put_new(session_id, webinar):  # another node was first
                 webinar = await records.get(session_id) or webinar
         return webinar
+
+    def on_left(self, listener: Callable[[Actor, str], Awaitable[None]]) -> None:
+        """``listener(actor, session_id)`` runs when a socket leaves a webinar it had
+        joined (``webinar:leave``, or joining another one); a disconnect is each area's
+        own ``on_disconnect``."""
+        self._leave_listeners.append(listener)
 
     def on_changed(self, listener: Callable[[Webinar], Awaitable[None]]) -> None:
         """``listener(webinar)`` runs on this node after every change :meth:`save`
@@ -343,6 +350,8 @@ class Webinars(Area):
         await self.outbox.leave(actor.sid, names.session_backstage_room(session_id))
         await self.places.leave_session_quietly(actor)
         await self.attendance.left(actor, session_id)
+        for listener in self._leave_listeners:
+            await listener(actor, session_id)
 
     # running it (moderators) ----------------------------------------------------------------
     @command("webinar:set_state", SetState, Perm.SESSION_MODERATE)

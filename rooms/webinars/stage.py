@@ -93,6 +93,7 @@ class Stage(Area):
         self._publishing: dict[str, str] = {}  # sid -> session it publishes to
         self._watching: dict[str, str] = {}  # sid -> session it watches
         webinars.on_changed(self._changed)
+        webinars.on_left(self._left)
         presence.on_reaped(names.STAGE_HUB, self._hub_reaped)
         if self.media is not None:
             self.media.listen(self._layout)
@@ -197,6 +198,11 @@ class Stage(Area):
         node, session_id = names.stage_hub_of(scope)
         if self.media is not None:
             await self.media.lost(session_id, node)
+
+    async def _left(self, actor: Actor, session_id: str) -> None:
+        """Leaving the webinar closes this socket's connections to its stage."""
+        if session_id in (self._publishing.get(actor.sid), self._watching.get(actor.sid)):
+            await self.on_disconnect(actor)
 
     async def on_disconnect(self, actor: Actor) -> None:
         published = self._publishing.pop(actor.sid, None)

@@ -210,3 +210,24 @@ async def test_a_viewer_on_node_b_is_served_by_the_hub_of_node_a(redis_url):
         finally:
             await viewer.close()
             await pub.close()
+
+
+async def test_leaving_the_webinar_closes_the_sockets_stage_connections():
+    async with running_node(**LOOPBACK) as node:
+        moderator, speaker = await cast(node)
+        await change(node, moderator, state="live")
+        pub = StagePublisher(speaker, SESSION)
+        cleo = await audience(node, "Cleo")
+        viewer = StageViewer(cleo, SESSION)
+        try:
+            await pub.publish()
+            await viewer.watch()
+            hub = stages(node).hubs[SESSION]
+            await eventually(lambda: len(hub.viewers) == 1, within=LOADED)
+            await cleo.ok("webinar:leave", {})  # the socket stays connected
+            await eventually(lambda: hub.viewers == {}, within=LOADED)
+            await speaker.ok("webinar:leave", {})
+            await eventually(lambda: hub.publishers == {}, within=LOADED)
+        finally:
+            await viewer.close()
+            await pub.close()
